@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 host for cri-podman as root: packages, Deno, an unprivileged user with subordinate ids,
+# and that user's rootless Podman configuration (see README "Host setup"). Safe to run again.
+# Usage: scripts/setup_host.sh [USER]     (default user: cripodman)
+set -euo pipefail
+
+user="${1:-${CRI_PODMAN_USER:-cripodman}}"
+deno_version="2.9.6"
+packages=(podman runc crun uidmap slirp4netns fuse-overlayfs catatonit busybox-static docker-registry
+  apache2-utils iproute2 procps ca-certificates rsync)
+
+log() { printf 'setup_host: %s\n' "$*" >&2; }
+
+[ "$(id -u)" -eq 0 ] || { log "run me as root (I install packages and create a user)"; exit 2; }
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's docker-registry package starts a system-wide registry on :5000; tests run their own instances.
+if systemctl is-active --quiet docker-registry 2>/dev/null; then systemctl stop docker-registry || true; fi
+
+command -v npm >/dev/null || { log "installing npm"; apt-get install -y -qq npm >/dev/null; }
+if ! command -v deno >/dev/null || [ "$(deno --version | awk 'NR==1{print $2}')" != "$deno_version" ]; then
+  log "installing deno@$deno_version from npm"
+  npm install -g --silent "deno@$deno_version" >/dev/null
+fi
+
+if ! id "$user" >/dev/null 2>&1; then
+  log "creating user $user"
+  useradd -m -s /bin/bash "$user"
+fi
+uid="$(id -u "$user")"
+for f in /etc/subuid /etc/subgid; do
+  grep -q "^$user:" "$f" 2>/dev/null || echo "$user:$((100000 + (uid % 1000) * 65536)):65536" >>"$f"
+done
+
+runtime_dir="/run/user/$uid"
+mkdir -p "$runtime_dir"
+chown "$user:$user" "$runtime_dir"
+chmod 0700 "$runtime_dir"
+
+# slirp4netns opens /dev/net/tun as the user; Debian ships it 0600 on some hosts.
+[ -e /dev/net/tun ] && chmod 0666 /dev/net/tun
+
+home="$(getent passwd "$user" | cut -d: -f6)"
+conf="$home/.config/containers"
+mkdir -p "$conf"
+# crun 1.8 cannot run on hybrid cgroup hosts; runc can (HOST.md).
+if [ ! -f "$conf/containers.conf" ]; then
+  printf '[engine]\nruntime = "runc"\n' >"$conf/containers.conf"
+fi
+# Native rootless overlay instead of vfs; only before the storage is first used.
+if [ ! -f "$conf/storage.conf" ] && [ ! -d "$home/.local/share/containers/storage" ]; then
+  printf '[storage]\ndriver = "overlay"\n' >"$conf/storage.conf"
+fi
+chown -R "$user:$user" "$home/.config"
+log "ready: user $user (uid $uid), XDG_RUNTIME_DIR=$runtime_dir"

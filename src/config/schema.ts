@@ -1,0 +1,124 @@
+/**
+ * The configuration of cri-podman: one valibot schema, the single source of every key, its type and its default.
+ * @module
+ */
+import * as v from "valibot";
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+const absolutePath = v.pipe(v.string(), v.regex(/^\//, "must be an absolute path"));
+const positiveSeconds = v.pipe(v.number(), v.minValue(0, "must not be negative"), v.maxValue(3600, "must be at most 3600"));
+
+/** Schema of the `[podman]` table. */
+export const PodmanConfigSchema = v.strictObject({
+  /** Podman's REST socket (libpod API). */
+  socket: absolutePath,
+  /** Start `podman system service` ourselves when nothing answers on `socket`. */
+  embedded_service: v.boolean(),
+  /** The `podman` executable used for the embedded service. */
+  binary: v.pipe(v.string(), v.minLength(1, "must not be empty")),
+  /** How long to wait for Podman to answer at start. */
+  start_timeout_seconds: positiveSeconds,
+  /** Deadline of one libpod request that has no CRI deadline of its own. */
+  request_timeout_seconds: positiveSeconds,
+});
+
+/** Schema of the `[log]` table. */
+export const LogConfigSchema = v.strictObject({
+  level: v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
+  format: v.picklist(["text", "json"], "must be text or json"),
+});
+
+/** Schema of the `[images]` table. */
+export const ImagesConfigSchema = v.strictObject({
+  /** Registry hosts (host or host:port) pulled from without TLS verification; plain HTTP is allowed there. */
+  insecure_registries: v.array(v.pipe(v.string(), v.minLength(1, "must not contain empty names"))),
+});
+
+/** Schema of the whole configuration after defaults are applied. */
+export const ConfigSchema = v.strictObject({
+  /** The CRI socket kubelet and crictl connect to. */
+  listen: absolutePath,
+  /** How long in-flight calls may run after SIGINT/SIGTERM before they are cut. */
+  shutdown_grace_seconds: positiveSeconds,
+  podman: PodmanConfigSchema,
+  images: ImagesConfigSchema,
+  log: LogConfigSchema,
+});
+
+/** The effective configuration: parsed once at start and frozen. */
+export type Config = Readonly<v.InferOutput<typeof ConfigSchema>>;
+
+/** A partial configuration, as a file, the environment or flags give it. */
+export type ConfigLayer = {
+  listen?: string;
+  shutdown_grace_seconds?: number;
+  podman?: Partial<Config["podman"]>;
+  images?: Partial<Config["images"]>;
+  log?: Partial<Config["log"]>;
+};
+
+/** One documented key, for `--help`, the README and the example file. */
+export interface ConfigKeyDoc {
+  key: string;
+  env: string;
+  flag?: string;
+  description: string;
+}
+
+/** Every key: its environment variable, its flag and what it does. Defaults come from {@link defaultConfig}. */
+export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
+  { key: "listen", env: "CRI_PODMAN_LISTEN", flag: "--listen", description: "CRI socket path (created 0660)" },
+  {
+    key: "shutdown_grace_seconds",
+    env: "CRI_PODMAN_SHUTDOWN_GRACE_SECONDS",
+    description: "Time in-flight calls get to finish on SIGINT/SIGTERM",
+  },
+  {
+    key: "podman.socket",
+    env: "CRI_PODMAN_PODMAN_SOCKET",
+    flag: "--podman-socket",
+    description: "Podman REST (libpod) socket",
+  },
+  {
+    key: "podman.embedded_service",
+    env: "CRI_PODMAN_PODMAN_EMBEDDED_SERVICE",
+    flag: "--[no-]embedded-podman",
+    description: "Start `podman system service` on podman.socket when nothing answers there, and supervise it",
+  },
+  { key: "podman.binary", env: "CRI_PODMAN_PODMAN_BINARY", description: "podman executable for the embedded service" },
+  {
+    key: "podman.start_timeout_seconds",
+    env: "CRI_PODMAN_PODMAN_START_TIMEOUT_SECONDS",
+    description: "How long to wait for Podman to answer at start",
+  },
+  {
+    key: "podman.request_timeout_seconds",
+    env: "CRI_PODMAN_PODMAN_REQUEST_TIMEOUT_SECONDS",
+    description: "Deadline of a libpod request when the CRI call sets none (image pulls excepted)",
+  },
+  {
+    key: "images.insecure_registries",
+    env: "CRI_PODMAN_IMAGES_INSECURE_REGISTRIES",
+    description: "Registries (host or host:port, comma-separated in the environment) pulled without TLS verification",
+  },
+  { key: "log.level", env: "CRI_PODMAN_LOG_LEVEL", flag: "--log-level", description: "debug, info, warn or error" },
+  { key: "log.format", env: "CRI_PODMAN_LOG_FORMAT", description: "text (one line per event) or json" },
+];
+
+/** The defaults, which depend only on the user's runtime directory. */
+export function defaultConfig(runtimeDir: string): Config {
+  return {
+    listen: `${runtimeDir}/cri-podman/cri-podman.sock`,
+    shutdown_grace_seconds: 10,
+    podman: {
+      socket: `${runtimeDir}/podman/podman.sock`,
+      embedded_service: true,
+      binary: "podman",
+      start_timeout_seconds: 30,
+      request_timeout_seconds: 120,
+    },
+    images: { insecure_registries: ["localhost", "127.0.0.1", "[::1]"] },
+    log: { level: "info", format: "text" },
+  };
+}

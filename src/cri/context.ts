@@ -1,0 +1,25 @@
+/**
+ * What every CRI handler receives besides its request: the Podman port, configuration, runtime state, a logger,
+ * and the call's cancellation signal (fired on client cancel or deadline).
+ * @module
+ */
+import type { Config } from "../config/schema.ts";
+import type { FsUsageProbe } from "../host/fs_usage.ts";
+import type { Logger } from "../observability/log.ts";
+import type { Podman } from "../podman/mod.ts";
+import type { RuntimeState } from "./runtime_state.ts";
+
+/** The per-call context of a CRI handler. */
+export interface RpcContext {
+  readonly podman: Podman;
+  readonly config: Config;
+  readonly state: RuntimeState;
+  readonly log: Logger;
+  /** Cached filesystem usage walks (ImageFsInfo). */
+  readonly fsUsage: FsUsageProbe;
+  /** Aborted when the client cancels or the call's deadline passes; pass it to every Podman call. */
+  readonly signal: AbortSignal;
+}
+
+/** Everything in an {@link RpcContext} that lives longer than one call. */
+export type ServiceDeps = Omit<RpcContext, "signal">;

@@ -1,0 +1,22 @@
+import type { ImageStatusRequest, ImageStatusResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { CriError } from "../../errors.ts";
+import { toCriImageFromInspect, toImageStatusInfo } from "../../translate/images.ts";
+import type { RpcContext } from "../context.ts";
+import { resolveImage } from "./resolve_image.ts";
+
+/**
+ * ImageStatus returns the status of one image; an image that is not stored yields an empty response, not an error
+ * (CRI api.proto, ImageStatus). With `verbose`, `info` carries the image config as JSON.
+ * Podman: GET /libpod/images/{name}/json per lookup candidate.
+ */
+export async function imageStatus(
+  ctx: RpcContext,
+  req: ImageStatusRequest,
+): Promise<MessageInitShape<typeof ImageStatusResponseSchema>> {
+  const image = req.image?.image;
+  if (!image) throw new CriError("InvalidArgument", "image.image must not be empty");
+  const found = await resolveImage(ctx, image);
+  if (!found) return {};
+  return { image: toCriImageFromInspect(found), info: req.verbose ? toImageStatusInfo(found) : {} };
+}

@@ -1,0 +1,63 @@
+/**
+ * Error classes of cri-podman. Code anywhere classifies a failure with a {@link CriError}; `grpc/status.ts` alone
+ * maps those codes to gRPC status codes.
+ * @module
+ */
+
+/** The closed set of error classes a CRI call can end with. */
+export type ErrorCode =
+  | "InvalidArgument"
+  | "NotFound"
+  | "AlreadyExists"
+  | "FailedPrecondition"
+  | "PermissionDenied"
+  | "Unauthenticated"
+  | "ResourceExhausted"
+  | "Unavailable"
+  | "DeadlineExceeded"
+  | "Canceled"
+  | "Unimplemented"
+  | "Internal"
+  | "Unknown";
+
+/** A classified failure: its `code` picks the gRPC status, its message goes to the client as is. */
+export class CriError extends Error {
+  /** The class of this failure. */
+  readonly code: ErrorCode;
+
+  /** Creates an error of class `code` whose message is sent to the client. */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CriError";
+    this.code = code;
+  }
+}
+
+/** Tells whether `err` is a {@link CriError} of class `code`. */
+export function isCriError(err: unknown, code?: ErrorCode): err is CriError {
+  return err instanceof CriError && (code === undefined || err.code === code);
+}
+
+/** Resolves to `undefined` when `promise` rejects with NotFound: the idiom of idempotent Stop and Remove calls. */
+export async function ignoreNotFound<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (err) {
+    if (isCriError(err, "NotFound")) return undefined;
+    throw err;
+  }
+}
+
+/** Returns an Unimplemented error naming the RPC, for every RPC this runtime does not serve yet. */
+export function unimplementedError(rpc: string): CriError {
+  return new CriError("Unimplemented", `${rpc} is not implemented by cri-podman yet`);
+}
+
+/** Turns anything thrown into a {@link CriError}, keeping classified errors as they are. */
+export function toCriError(err: unknown): CriError {
+  if (err instanceof CriError) return err;
+  if (err instanceof Error && err.name === "AbortError") {
+    return new CriError("Canceled", "The call was canceled", { cause: err });
+  }
+  return new CriError("Unknown", "Internal error", { cause: err });
+}

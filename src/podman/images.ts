@@ -1,0 +1,94 @@
+/**
+ * libpod image endpoints: list, inspect, pull, untag and remove.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { CriError, ignoreNotFound } from "../errors.ts";
+import type { PodmanHttp } from "./client.ts";
+import { codeForStreamedMessage } from "./errors.ts";
+import type { LibpodImageInspect, LibpodImageSummary, RegistryCredentials } from "./types.ts";
+
+/** Options shared by image calls. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
+/** Image operations on one Podman. */
+export class PodmanImages {
+  readonly #http: PodmanHttp;
+
+  /** Wraps a libpod HTTP client. */
+  constructor(http: PodmanHttp) {
+    this.#http = http;
+  }
+
+  /** Lists every stored image (`GET /libpod/images/json`). */
+  async list(opts: CallOptions = {}): Promise<LibpodImageSummary[]> {
+    const res = await this.#http.json<LibpodImageSummary[] | null>("Cannot list images", "GET", "/images/json", opts);
+    return res.body ?? [];
+  }
+
+  /** Inspects an image by name or ID; `undefined` when Podman does not know it. */
+  async inspect(nameOrId: string, opts: CallOptions = {}): Promise<LibpodImageInspect | undefined> {
+    const res = await ignoreNotFound(
+      this.#http.json<LibpodImageInspect>(
+        `Cannot inspect image "${nameOrId}"`,
+        "GET",
+        `/images/${encodeURIComponent(nameOrId)}/json`,
+        opts,
+      ),
+    );
+    return res?.body;
+  }
+
+  /**
+   * Pulls `reference` and returns the pulled image's ID. Podman answers 200 and streams progress; a failure arrives
+   * as an `error` document, classified by its message.
+   */
+  async pull(
+    reference: string,
+    opts: CallOptions & { credentials?: RegistryCredentials; tlsVerify?: boolean } = {},
+  ): Promise<string> {
+    let id: string | undefined;
+    let failure: string | undefined;
+    const headers: Record<string, string> = {};
+    if (opts.credentials) headers["X-Registry-Auth"] = encodeRegistryAuth(opts.credentials);
+    const what = `Cannot pull image "${reference}"`;
+    await this.#http.jsonStream(what, "POST", "/images/pull", (doc) => {
+      const d = doc as { error?: string; id?: string; images?: string[] };
+      if (typeof d.error === "string" && d.error) failure = d.error;
+      if (typeof d.id === "string" && d.id) id = d.id;
+      else if (Array.isArray(d.images) && d.images[0]) id = d.images[0];
+    }, {
+      query: { reference, quiet: true, policy: "always", tlsVerify: opts.tlsVerify },
+      headers,
+      signal: opts.signal,
+    });
+    if (failure !== undefined) {
+      const code = codeForStreamedMessage(failure);
+      const hint = code === "Unauthenticated" ? " (registry authentication failed)" : "";
+      throw new CriError(code, `${what}: ${failure}${hint}`);
+    }
+    if (!id) throw new CriError("Unknown", `${what}: Podman reported no image ID`);
+    return id;
+  }
+
+  /** Removes every tag of the image, then the image itself; absent images count as removed. */
+  async removeById(id: string, opts: CallOptions = {}): Promise<void> {
+    const what = `Cannot remove image "${id}"`;
+    // A bare untag removes every name; DELETE by ID then refuses only when containers use the image (409).
+    await ignoreNotFound(this.#http.json(what, "POST", `/images/${encodeURIComponent(id)}/untag`, opts));
+    await ignoreNotFound(this.#http.json(what, "DELETE", `/images/${encodeURIComponent(id)}`, opts));
+  }
+}
+
+/** Encodes credentials for libpod's `X-Registry-Auth` header (base64url JSON, Docker's format). */
+export function encodeRegistryAuth(c: RegistryCredentials): string {
+  const doc: Record<string, string> = {};
+  if (c.username) doc["username"] = c.username;
+  if (c.password) doc["password"] = c.password;
+  if (c.identityToken) doc["identitytoken"] = c.identityToken;
+  if (c.registryToken) doc["registrytoken"] = c.registryToken;
+  if (c.serverAddress) doc["serveraddress"] = c.serverAddress;
+  return Buffer.from(JSON.stringify(doc)).toString("base64url");
+}

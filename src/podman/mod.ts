@@ -1,0 +1,26 @@
+/**
+ * The Podman port: every libpod endpoint group cri-podman uses, over one connection pool.
+ * @module
+ */
+import { PodmanHttp } from "./client.ts";
+import { PodmanImages } from "./images.ts";
+import { PodmanSystem } from "./system.ts";
+
+/** One Podman service, by endpoint group. */
+export interface Podman {
+  readonly socketPath: string;
+  readonly system: PodmanSystem;
+  readonly images: PodmanImages;
+  close(): Promise<void>;
+}
+
+/** Connects (lazily) to the libpod API on `socketPath`. */
+export function connectPodman(socketPath: string, opts: { requestTimeoutMs?: number } = {}): Podman {
+  const http = new PodmanHttp(socketPath, opts.requestTimeoutMs ? { defaultTimeoutMs: opts.requestTimeoutMs } : {});
+  return {
+    socketPath,
+    system: new PodmanSystem(http),
+    images: new PodmanImages(http),
+    close: () => http.close(),
+  };
+}
