@@ -4,7 +4,7 @@
  */
 import { type App, startApp } from "./src/app.ts";
 import { helpText, parseCli } from "./src/config/cli.ts";
-import { configToToml, ConfigError } from "./src/config/load.ts";
+import { ConfigError, configToToml } from "./src/config/load.ts";
 import { loadConfig, runtimeDir } from "./src/config/read.ts";
 import { defaultConfig } from "./src/config/schema.ts";
 import { PodmanStartError } from "./src/podman/service.ts";
@@ -18,7 +18,9 @@ async function main(args: string[]): Promise<number> {
       console.log(helpText(defaultConfig(runtimeDir())));
       return 0;
     case "version":
-      console.log(`${RUNTIME_NAME} ${CRI_PODMAN_VERSION} (CRI ${CRI_API_VERSION}, Kubernetes 1.36; Deno ${Deno.version.deno})`);
+      console.log(
+        `${RUNTIME_NAME} ${CRI_PODMAN_VERSION} (CRI ${CRI_API_VERSION}, Kubernetes 1.36; Deno ${Deno.version.deno})`,
+      );
       return 0;
     case "config":
       console.log(configToToml(await loadConfig(cli)));

@@ -5,7 +5,7 @@
  */
 import * as v from "valibot";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
-import { CONFIG_KEYS, type Config, type ConfigLayer, ConfigSchema, defaultConfig } from "./schema.ts";
+import { type Config, CONFIG_KEYS, type ConfigLayer, ConfigSchema, defaultConfig } from "./schema.ts";
 
 /** A configuration that cannot be used: the message names the key and says what is wrong. */
 export class ConfigError extends Error {
@@ -81,7 +81,7 @@ function flagLayer(flags: NonNullable<ConfigSources["flags"]>): Record<string, u
 function coerce(name: string, raw: string, like: unknown): unknown {
   if (Array.isArray(like)) return raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
   if (typeof like === "number") {
-    const n = Number(raw);
+    const n = raw.trim() === "" ? Number.NaN : Number(raw);
     if (!Number.isFinite(n)) throw new ConfigError(`Invalid environment variable ${name}="${raw}": not a number`);
     return n;
   }
@@ -119,8 +119,9 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Date);
 }
 
+/** Freezes `obj` and every object and array under it (arrays too: `images.insecure_registries` is one). */
 function deepFreeze<T>(obj: T): T {
-  if (isPlainObject(obj)) {
+  if (isPlainObject(obj) || Array.isArray(obj)) {
     for (const value of Object.values(obj)) deepFreeze(value);
     Object.freeze(obj);
   }

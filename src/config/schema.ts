@@ -7,7 +7,11 @@ import * as v from "valibot";
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
 const absolutePath = v.pipe(v.string(), v.regex(/^\//, "must be an absolute path"));
-const positiveSeconds = v.pipe(v.number(), v.minValue(0, "must not be negative"), v.maxValue(3600, "must be at most 3600"));
+const positiveSeconds = v.pipe(
+  v.number(),
+  v.minValue(0, "must not be negative"),
+  v.maxValue(3600, "must be at most 3600"),
+);
 
 /** Schema of the `[podman]` table. */
 export const PodmanConfigSchema = v.strictObject({

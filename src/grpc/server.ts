@@ -73,7 +73,8 @@ function serverStreaming(
       } catch (err) {
         const { serviceError, error } = toServiceError(err);
         logFailure(deps, rpc, error, 0);
-        call.destroy(Object.assign(new Error(serviceError.details), serviceError));
+        // grpc-js sends the status of an error emitted on a server stream (destroy() would not).
+        call.emit("error", serviceError);
       } finally {
         done();
       }

@@ -21,11 +21,12 @@ export interface Logger {
 }
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_KEY = /pass(word)?|secret|token|^auth$|authorization|credential/i;
+const SECRET_KEY = /pass(word)?|secret|token|^auth$|registry-auth|authorization|^credentials?$/i;
 
 /** Replaces values under secret-looking keys, at any depth, with "[redacted]". */
 export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (value === null || typeof value !== "object") return value;
+  if (depth > 6) return "[truncated]"; // deeper values could hide secrets from the key check
   if (value instanceof Error) return { name: value.name, message: value.message };
   if (value instanceof Uint8Array) return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
@@ -47,7 +48,7 @@ export function createLogger(
     const all = redact({ ...base, ...fields }) as LogFields;
     const time = new Date().toISOString();
     if (opts.format === "json") {
-      write(JSON.stringify({ time, level, msg, ...all }, jsonReplacer));
+      write(safeJson({ time, level, msg, ...all }));
     } else {
       const kv = Object.entries(all).map(([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(v) : safeJson(v)}`);
       write([time, level.toUpperCase().padEnd(5), msg, ...kv].join(" "));

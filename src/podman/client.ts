@@ -34,7 +34,7 @@ export function buildPath(path: string, query?: Query): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value) search.append(key, item);
+    if (Array.isArray(value)) { for (const item of value) search.append(key, item); }
     else search.append(key, String(value));
   }
   const qs = search.toString();

@@ -56,7 +56,7 @@ export function codeForStreamedMessage(message: string): ErrorCode {
   const m = message.toLowerCase();
   if (m.includes("invalid reference format") || m.includes("repository name must")) return "InvalidArgument";
   if (
-    m.includes("unauthorized") || m.includes("authentication required") || m.includes("401") ||
+    m.includes("unauthorized") || m.includes("authentication required") || /\b401\b/.test(m) ||
     m.includes("incorrect username or password")
   ) return "Unauthenticated";
   if (m.includes("denied")) return "PermissionDenied";

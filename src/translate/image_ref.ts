@@ -34,20 +34,29 @@ export function parseImageReference(text: string, field = "image.image"): ImageR
   if (text.length === 0) throw new CriError("InvalidArgument", `${field} must not be empty`);
   const m = REFERENCE.exec(text);
   if (!m) {
-    throw new CriError("InvalidArgument", `${field} "${text}" is not a valid image reference: invalid reference format`);
+    throw new CriError(
+      "InvalidArgument",
+      `${field} "${text}" is not a valid image reference: invalid reference format`,
+    );
   }
   let domain = m[1] ?? "";
   let path = m[2]!;
   // The first component names a registry only if it looks like a host: a dot, a port, or "localhost".
   if (domain && !/[.:]/.test(domain) && domain !== "localhost" && !domain.startsWith("[")) {
     if (domain !== domain.toLowerCase()) {
-      throw new CriError("InvalidArgument", `${field} "${text}" is not a valid image reference: repository name must be lowercase`);
+      throw new CriError(
+        "InvalidArgument",
+        `${field} "${text}" is not a valid image reference: repository name must be lowercase`,
+      );
     }
     path = `${domain}/${path}`;
     domain = "";
   }
   if (domain.length + path.length + 1 > 255) {
-    throw new CriError("InvalidArgument", `${field} "${text}" is not a valid image reference: name longer than 255 characters`);
+    throw new CriError(
+      "InvalidArgument",
+      `${field} "${text}" is not a valid image reference: name longer than 255 characters`,
+    );
   }
   const ref: ImageReference = { domain, path };
   if (m[3] !== undefined) ref.tag = m[3];
@@ -68,9 +77,9 @@ export function normalizeForPull(ref: ImageReference): ImageReference {
   if (!out.domain) {
     out.domain = DEFAULT_DOMAIN;
     if (!out.path.includes("/")) out.path = `library/${out.path}`;
-  } else if ((out.domain === "docker.io" || out.domain === "index.docker.io") && !out.path.includes("/")) {
+  } else if (out.domain === "docker.io" || out.domain === "index.docker.io") {
     out.domain = DEFAULT_DOMAIN;
-    out.path = `library/${out.path}`;
+    if (!out.path.includes("/")) out.path = `library/${out.path}`;
   }
   if (out.tag === undefined && out.digest === undefined) out.tag = "latest";
   return out;
@@ -87,7 +96,8 @@ export function toImageTarget(text: string, field = "image.image"): ImageTarget 
   const id = IMAGE_ID.exec(text);
   if (id) return { kind: "id", id: id[1]! };
   const ref = parseImageReference(text, field);
-  const withTag = (r: ImageReference) => formatImageReference(r.tag === undefined && r.digest === undefined ? { ...r, tag: "latest" } : r);
+  const withTag = (r: ImageReference) =>
+    formatImageReference(r.tag === undefined && r.digest === undefined ? { ...r, tag: "latest" } : r);
   const candidates = ref.domain ? [withTag(normalizeForPull(ref))] : [
     withTag({ ...ref, domain: "localhost" }),
     formatImageReference(normalizeForPull(ref)),

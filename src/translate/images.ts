@@ -20,7 +20,7 @@ export function toCriImageFromSummary(img: LibpodImageSummary, pinnedIds: Readon
   const id = toCriImageId(img.Id);
   return {
     id,
-    repoTags: cleanNames(img.RepoTags),
+    repoTags: cleanTags(img.RepoTags),
     repoDigests: cleanNames(img.RepoDigests),
     size: BigInt(Math.max(0, Math.trunc(img.Size ?? 0))),
     spec: { image: id },
@@ -33,7 +33,7 @@ export function toCriImageFromInspect(img: LibpodImageInspect, pinnedIds: Readon
   const id = toCriImageId(img.Id);
   const image: CriImage = {
     id,
-    repoTags: cleanNames(img.RepoTags),
+    repoTags: cleanTags(img.RepoTags),
     repoDigests: cleanNames(img.RepoDigests),
     size: BigInt(Math.max(0, Math.trunc(img.Size ?? 0))),
     spec: { image: id, ...(img.Annotations ? { annotations: { ...img.Annotations } } : {}) },
@@ -97,4 +97,12 @@ export function toRegistryCredentials(auth: AuthConfig | undefined): RegistryCre
 
 function cleanNames(names: readonly string[] | null | undefined): string[] {
   return (names ?? []).filter((n) => !NONE_TAG.test(n));
+}
+
+/**
+ * Podman lists `name@digest` in RepoTags for an image pulled by digest; the CRI's repo_tags holds `name:tag` only
+ * (digests belong in repo_digests), so those entries are left out.
+ */
+function cleanTags(names: readonly string[] | null | undefined): string[] {
+  return cleanNames(names).filter((n) => !n.includes("@"));
 }

@@ -34,7 +34,12 @@ export function networkCondition(probe: NetworkProbe): CriCondition {
     return { type: NETWORK_READY, status: false, reason: "PodmanUnreachable", message: probe.info.message };
   }
   if (!probe.info.host.networkBackend) {
-    return { type: NETWORK_READY, status: false, reason: "NoNetworkBackend", message: "Podman reports no network backend" };
+    return {
+      type: NETWORK_READY,
+      status: false,
+      reason: "NoNetworkBackend",
+      message: "Podman reports no network backend",
+    };
   }
   if (!probe.info.host.slirp4netns?.executable) {
     return {

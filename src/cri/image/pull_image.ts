@@ -27,7 +27,7 @@ export async function pullImage(
   const reference = formatImageReference(ref);
   const credentials = toRegistryCredentials(req.auth);
   const insecure = isInsecureRegistry(ref.domain, ctx.config.images.insecure_registries);
-  ctx.log.info("pulling image", { image: reference, withCredentials: credentials !== undefined });
+  ctx.log.info("pulling image", { image: reference, authenticated: credentials !== undefined });
   const id = await ctx.podman.images.pull(reference, {
     signal: ctx.signal,
     ...(credentials ? { credentials } : {}),

@@ -14,8 +14,11 @@ export async function* streamImages(
   ctx: RpcContext,
   req: StreamImagesRequest,
 ): AsyncIterable<MessageInitShape<typeof StreamImagesResponseSchema>> {
-  const { images = [] } = await listImages(ctx, req.filter ? { ...req, $typeName: "runtime.v1.ListImagesRequest" } : {
-    $typeName: "runtime.v1.ListImagesRequest",
-  });
+  const { images = [] } = await listImages(
+    ctx,
+    req.filter ? { ...req, $typeName: "runtime.v1.ListImagesRequest" } : {
+      $typeName: "runtime.v1.ListImagesRequest",
+    },
+  );
   for (let i = 0; i < images.length; i += BATCH) yield { images: images.slice(i, i + BATCH) };
 }

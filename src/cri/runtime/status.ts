@@ -10,7 +10,10 @@ import type { RpcContext } from "../context.ts";
  * An unreachable Podman is a NOT-ready condition, not an error, so kubelet sees why.
  * Podman: GET /libpod/_ping every call; GET /libpod/info at most every 30 s.
  */
-export async function status(ctx: RpcContext, req: StatusRequest): Promise<MessageInitShape<typeof StatusResponseSchema>> {
+export async function status(
+  ctx: RpcContext,
+  req: StatusRequest,
+): Promise<MessageInitShape<typeof StatusResponseSchema>> {
   const pingError = await ctx.podman.system.ping({ signal: ctx.signal }).then(() => undefined, (err: Error) => err);
   const info = pingError ?? await ctx.state.cachedInfo(() => ctx.podman.system.info({ signal: ctx.signal }), Date.now())
     .catch((err: Error) => err);

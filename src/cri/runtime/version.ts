@@ -7,7 +7,10 @@ import type { RpcContext } from "../context.ts";
  * Version returns the runtime name, its version and the CRI API version. Answered without a Podman round trip, so
  * it stays cheap for kubelet's start-up and health checks; Podman's version is in Status's verbose info.
  */
-export function version(_ctx: RpcContext, _req: VersionRequest): Promise<MessageInitShape<typeof VersionResponseSchema>> {
+export function version(
+  _ctx: RpcContext,
+  _req: VersionRequest,
+): Promise<MessageInitShape<typeof VersionResponseSchema>> {
   return Promise.resolve({
     version: KUBELET_API_VERSION,
     runtimeName: RUNTIME_NAME,

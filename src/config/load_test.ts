@@ -1,0 +1,384 @@
+import assert from "node:assert/strict";
+import { parse as parseToml } from "smol-toml";
+import { helpText, parseCli } from "./cli.ts";
+import { ConfigError, type ConfigSources, configToToml, resolveConfig } from "./load.ts";
+import { CONFIG_KEYS, defaultConfig } from "./schema.ts";
+
+const RUNTIME_DIR = "/run/user/1000";
+
+/** Resolves with the given sources on top of the test runtime directory and an empty environment. */
+function resolve(sources: Partial<ConfigSources> = {}) {
+  return resolveConfig({ runtimeDir: RUNTIME_DIR, env: {}, ...sources });
+}
+
+function file(text: string): NonNullable<ConfigSources["file"]> {
+  return { path: "/etc/cri-podman.toml", text };
+}
+
+/** Asserts that `fn` throws a ConfigError whose message matches every pattern. */
+function assertConfigError(fn: () => unknown, ...patterns: RegExp[]): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+    for (const p of patterns) assert.match(err.message, p);
+    return true;
+  });
+}
+
+/** The dotted paths of every leaf of a configuration object. */
+function leafKeys(obj: Record<string, unknown>, prefix = ""): string[] {
+  return Object.entries(obj).flatMap(([k, v]) =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? leafKeys(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [`${prefix}${k}`]
+  );
+}
+
+function getKey(obj: unknown, dotted: string): unknown {
+  return dotted.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], obj);
+}
+
+Deno.test("resolveConfig() defaults", async (t) => {
+  await t.step("resolveConfig() derives the default socket paths from the runtime directory", () => {
+    const config = resolve();
+    assert.equal(config.listen, "/run/user/1000/cri-podman/cri-podman.sock");
+    assert.equal(config.podman.socket, "/run/user/1000/podman/podman.sock");
+    assert.deepEqual(config, defaultConfig(RUNTIME_DIR));
+  });
+
+  await t.step("resolveConfig() gives the documented defaults", () => {
+    const config = resolve({ runtimeDir: "/run/user/2000" });
+    assert.deepEqual(config, {
+      listen: "/run/user/2000/cri-podman/cri-podman.sock",
+      shutdown_grace_seconds: 10,
+      podman: {
+        socket: "/run/user/2000/podman/podman.sock",
+        embedded_service: true,
+        binary: "podman",
+        start_timeout_seconds: 30,
+        request_timeout_seconds: 120,
+      },
+      images: { insecure_registries: ["localhost", "127.0.0.1", "[::1]"] },
+      log: { level: "info", format: "text" },
+    });
+  });
+
+  await t.step("CONFIG_KEYS documents exactly the keys of the configuration", () => {
+    assert.deepEqual(
+      CONFIG_KEYS.map((k) => k.key).sort(),
+      leafKeys(defaultConfig(RUNTIME_DIR) as unknown as Record<string, unknown>).sort(),
+    );
+  });
+
+  await t.step("CONFIG_KEYS names each environment variable after its key", () => {
+    for (const doc of CONFIG_KEYS) {
+      assert.equal(doc.env, `CRI_PODMAN_${doc.key.replaceAll(".", "_").toUpperCase()}`);
+    }
+  });
+});
+
+Deno.test("resolveConfig() layers", async (t) => {
+  await t.step("resolveConfig() takes values from the file over the defaults", () => {
+    const config = resolve({
+      file: file(`listen = "/tmp/cri.sock"\n[podman]\nembedded_service = false\n[log]\nformat = "json"\n`),
+    });
+    assert.equal(config.listen, "/tmp/cri.sock");
+    assert.equal(config.podman.embedded_service, false);
+    assert.equal(config.log.format, "json");
+    // Keys of a table the file leaves out keep their defaults.
+    assert.equal(config.podman.socket, "/run/user/1000/podman/podman.sock");
+    assert.equal(config.log.level, "info");
+  });
+
+  await t.step("resolveConfig() takes the environment over the file", () => {
+    const config = resolve({
+      file: file(`listen = "/tmp/file.sock"\n[log]\nlevel = "warn"\n`),
+      env: { CRI_PODMAN_LISTEN: "/tmp/env.sock" },
+    });
+    assert.equal(config.listen, "/tmp/env.sock");
+    assert.equal(config.log.level, "warn");
+  });
+
+  await t.step("resolveConfig() takes flags over the environment and the file", () => {
+    const config = resolve({
+      file: file(`listen = "/tmp/file.sock"\n[podman]\nsocket = "/tmp/file-podman.sock"\n`),
+      env: { CRI_PODMAN_LISTEN: "/tmp/env.sock", CRI_PODMAN_PODMAN_SOCKET: "/tmp/env-podman.sock" },
+      flags: { listen: "/tmp/flag.sock" },
+    });
+    assert.equal(config.listen, "/tmp/flag.sock");
+    assert.equal(config.podman.socket, "/tmp/env-podman.sock");
+  });
+
+  await t.step("resolveConfig() ignores empty environment variables and ones it does not know", () => {
+    const config = resolve({ env: { CRI_PODMAN_LISTEN: "", CRI_PODMAN_LOG_LEVEL: undefined, HOME: "/home/u" } });
+    assert.deepEqual(config, defaultConfig(RUNTIME_DIR));
+  });
+
+  await t.step("resolveConfig() converts environment values to each key's type", () => {
+    const config = resolve({
+      env: {
+        CRI_PODMAN_SHUTDOWN_GRACE_SECONDS: "2.5",
+        CRI_PODMAN_PODMAN_EMBEDDED_SERVICE: "false",
+        CRI_PODMAN_PODMAN_BINARY: "/usr/local/bin/podman",
+        CRI_PODMAN_PODMAN_START_TIMEOUT_SECONDS: "0",
+        CRI_PODMAN_PODMAN_REQUEST_TIMEOUT_SECONDS: "3600",
+        CRI_PODMAN_LOG_LEVEL: "debug",
+        CRI_PODMAN_LOG_FORMAT: "json",
+      },
+    });
+    assert.equal(config.shutdown_grace_seconds, 2.5);
+    assert.equal(config.podman.embedded_service, false);
+    assert.equal(config.podman.binary, "/usr/local/bin/podman");
+    assert.equal(config.podman.start_timeout_seconds, 0);
+    assert.equal(config.podman.request_timeout_seconds, 3600);
+    assert.equal(config.log.level, "debug");
+    assert.equal(config.log.format, "json");
+  });
+
+  const bools: [string, boolean][] = [
+    ["1", true],
+    ["true", true],
+    ["TRUE", true],
+    ["yes", true],
+    ["on", true],
+    ["0", false],
+    ["false", false],
+    ["No", false],
+    ["off", false],
+  ];
+  for (const [raw, want] of bools) {
+    await t.step(`resolveConfig() reads the environment boolean ${JSON.stringify(raw)} as ${want}`, () => {
+      assert.equal(resolve({ env: { CRI_PODMAN_PODMAN_EMBEDDED_SERVICE: raw } }).podman.embedded_service, want);
+    });
+  }
+
+  const lists: [string, string[]][] = [
+    ["registry.local:5000", ["registry.local:5000"]],
+    ["a,b", ["a", "b"]],
+    [" a , b:5000 ,, [::1] ", ["a", "b:5000", "[::1]"]],
+    [",", []],
+  ];
+  for (const [raw, want] of lists) {
+    await t.step(`resolveConfig() splits the environment list ${JSON.stringify(raw)} on commas`, () => {
+      assert.deepEqual(
+        resolve({ env: { CRI_PODMAN_IMAGES_INSECURE_REGISTRIES: raw } }).images.insecure_registries,
+        want,
+      );
+    });
+  }
+
+  await t.step("resolveConfig() replaces a list rather than appending to it", () => {
+    const config = resolve({ file: file(`[images]\ninsecure_registries = ["reg:5000"]\n`) });
+    assert.deepEqual(config.images.insecure_registries, ["reg:5000"]);
+  });
+
+  await t.step("resolveConfig() takes boolean flags", () => {
+    assert.equal(resolve({ flags: { "podman.embedded_service": false } }).podman.embedded_service, false);
+  });
+});
+
+Deno.test("resolveConfig() errors", async (t) => {
+  const unknown: [string, string, RegExp][] = [
+    ["a misspelt key in a table", `[podman]\nsockett = "/x"\n`, /"podman\.sockett": unknown key/],
+    ["an unknown top-level key", `bogus = 1\n`, /"bogus": unknown key/],
+    ["an unknown top-level table", `[foo]\na = 1\n`, /"foo": unknown key/],
+    ["an unknown key in [log]", `[log]\ncolour = true\n`, /"log\.colour": unknown key/],
+  ];
+  for (const [what, text, pattern] of unknown) {
+    await t.step(`resolveConfig() rejects ${what}, naming it`, () => {
+      assertConfigError(() => resolve({ file: file(text) }), pattern, /\/etc\/cri-podman\.toml/);
+    });
+  }
+
+  await t.step("resolveConfig() rejects an unknown flag key, naming it", () => {
+    assertConfigError(() => resolve({ flags: { "podman.sockett": "/x" } }), /"podman\.sockett": unknown key/);
+  });
+
+  const bad: [string, Partial<ConfigSources>, RegExp[]][] = [
+    [
+      "a relative socket path in the file",
+      { file: file(`[podman]\nsocket = "podman.sock"\n`) },
+      [/"podman\.socket"/, /absolute path/],
+    ],
+    ["a relative listen path from a flag", { flags: { listen: "cri.sock" } }, [/"listen"/, /absolute path/]],
+    ["negative seconds", { file: file(`shutdown_grace_seconds = -1\n`) }, [/"shutdown_grace_seconds"/, /negative/]],
+    [
+      "seconds above 3600",
+      { file: file(`[podman]\nrequest_timeout_seconds = 3601\n`) },
+      [/"podman\.request_timeout_seconds"/, /at most 3600/],
+    ],
+    [
+      "negative seconds from the environment",
+      { env: { CRI_PODMAN_PODMAN_START_TIMEOUT_SECONDS: "-5" } },
+      [/"podman\.start_timeout_seconds"/, /negative/],
+    ],
+    ["a bad log level", { file: file(`[log]\nlevel = "loud"\n`) }, [/"log\.level"/, /debug, info, warn, error/]],
+    ["a bad log level flag", { flags: { "log.level": "trace" } }, [/"log\.level"/]],
+    ["a bad log format", { env: { CRI_PODMAN_LOG_FORMAT: "yaml" } }, [/"log\.format"/, /text or json/]],
+    ["a value of the wrong type", { file: file(`listen = 5\n`) }, [/"listen"/]],
+    ["a table where a value belongs", { file: file(`[listen]\na = "b"\n`) }, [/"listen"/]],
+    ["an empty binary", { file: file(`[podman]\nbinary = ""\n`) }, [/"podman\.binary"/, /must not be empty/]],
+    [
+      "an empty registry name",
+      { file: file(`[images]\ninsecure_registries = [""]\n`) },
+      [/"images\.insecure_registries\.0"/, /empty/],
+    ],
+    [
+      "an environment boolean that is not one",
+      { env: { CRI_PODMAN_PODMAN_EMBEDDED_SERVICE: "maybe" } },
+      [/CRI_PODMAN_PODMAN_EMBEDDED_SERVICE="maybe"/, /not a boolean/],
+    ],
+    [
+      "an environment number that is not one",
+      { env: { CRI_PODMAN_SHUTDOWN_GRACE_SECONDS: "x" } },
+      [/CRI_PODMAN_SHUTDOWN_GRACE_SECONDS="x"/, /not a number/],
+    ],
+    [
+      "an infinite environment number",
+      { env: { CRI_PODMAN_PODMAN_REQUEST_TIMEOUT_SECONDS: "Infinity" } },
+      [/CRI_PODMAN_PODMAN_REQUEST_TIMEOUT_SECONDS/, /not a number/],
+    ],
+    [
+      "a file that is not TOML",
+      { file: file(`listen = \n`) },
+      [/^Cannot parse configuration file "\/etc\/cri-podman\.toml"/],
+    ],
+  ];
+  for (const [what, sources, patterns] of bad) {
+    await t.step(`resolveConfig() rejects ${what}, naming the key`, () => {
+      assertConfigError(() => resolve(sources), ...patterns);
+    });
+  }
+
+  await t.step("resolveConfig() errors say where the values came from only when there is a file", () => {
+    assertConfigError(() => resolve({ flags: { listen: "x" } }), /^Invalid configuration key "listen": [^(]*$/);
+  });
+});
+
+Deno.test("resolveConfig() result", async (t) => {
+  await t.step("resolveConfig() returns a deeply frozen configuration", () => {
+    const config = resolve({ file: file(`[images]\ninsecure_registries = ["a"]\n`) });
+    assert.ok(Object.isFrozen(config));
+    assert.ok(Object.isFrozen(config.podman));
+    assert.ok(Object.isFrozen(config.images));
+    assert.ok(Object.isFrozen(config.log));
+    assert.ok(Object.isFrozen(config.images.insecure_registries));
+    assert.throws(() => {
+      (config as { listen: string }).listen = "/x";
+    }, TypeError);
+    assert.throws(() => {
+      (config.images.insecure_registries as string[]).push("evil");
+    }, TypeError);
+  });
+
+  await t.step("resolveConfig() does not share state between calls", () => {
+    const a = resolve();
+    const b = resolve({ env: { CRI_PODMAN_IMAGES_INSECURE_REGISTRIES: "x" } });
+    assert.deepEqual(a.images.insecure_registries, ["localhost", "127.0.0.1", "[::1]"]);
+    assert.deepEqual(b.images.insecure_registries, ["x"]);
+  });
+
+  await t.step("configToToml() renders a configuration that resolves to itself", () => {
+    const config = resolve({ env: { CRI_PODMAN_LOG_LEVEL: "debug", CRI_PODMAN_IMAGES_INSECURE_REGISTRIES: "a,b" } });
+    assert.deepEqual(resolve({ runtimeDir: "/elsewhere", file: file(configToToml(config)) }), config);
+  });
+});
+
+Deno.test("examples/config.toml", async (t) => {
+  const text = await Deno.readTextFile(new URL("../../examples/config.toml", import.meta.url));
+
+  await t.step("examples/config.toml resolves to a valid configuration", () => {
+    const config = resolve({ file: { path: "examples/config.toml", text } });
+    assert.deepEqual(config, defaultConfig(RUNTIME_DIR), "the example must list the defaults for /run/user/1000");
+  });
+
+  await t.step("examples/config.toml sets every configuration key", () => {
+    const parsed = parseToml(text);
+    for (const doc of CONFIG_KEYS) {
+      assert.notEqual(getKey(parsed, doc.key), undefined, `examples/config.toml does not set ${doc.key}`);
+    }
+  });
+
+  await t.step("examples/config.toml names every environment variable and flag", () => {
+    for (const doc of CONFIG_KEYS) {
+      assert.ok(text.includes(doc.env), `examples/config.toml does not mention ${doc.env}`);
+      for (const flag of doc.flag?.replace("--[no-]", "--").split(" ") ?? []) {
+        assert.ok(text.includes(flag), `examples/config.toml does not mention ${flag}`);
+      }
+    }
+  });
+});
+
+Deno.test("parseCli()", async (t) => {
+  const commands: [string[], string][] = [
+    [[], "help"],
+    [["serve"], "serve"],
+    [["version"], "version"],
+    [["config"], "config"],
+    [["help"], "help"],
+    [["--help"], "help"],
+    [["-h"], "help"],
+    [["serve", "--help"], "help"],
+  ];
+  for (const [args, command] of commands) {
+    await t.step(`parseCli() reads ${JSON.stringify(args)} as the ${command} command`, () => {
+      assert.deepEqual(parseCli(args), { command, flags: {} });
+    });
+  }
+
+  await t.step("parseCli() maps flags to configuration keys", () => {
+    assert.deepEqual(
+      parseCli(["serve", "--listen", "/tmp/cri.sock", "--podman-socket=/tmp/p.sock", "--log-level", "debug"]),
+      {
+        command: "serve",
+        flags: { listen: "/tmp/cri.sock", "podman.socket": "/tmp/p.sock", "log.level": "debug" },
+      },
+    );
+  });
+
+  await t.step("parseCli() reads --no-embedded-podman as podman.embedded_service = false", () => {
+    assert.deepEqual(parseCli(["serve", "--no-embedded-podman"]).flags, { "podman.embedded_service": false });
+  });
+
+  await t.step("parseCli() reads --embedded-podman as podman.embedded_service = true", () => {
+    assert.deepEqual(parseCli(["--embedded-podman", "serve"]).flags, { "podman.embedded_service": true });
+  });
+
+  await t.step("parseCli() reads the configuration path from --config and -c", () => {
+    assert.equal(parseCli(["serve", "--config", "/etc/c.toml"]).configPath, "/etc/c.toml");
+    assert.equal(parseCli(["-c", "/etc/c.toml", "config"]).configPath, "/etc/c.toml");
+    assert.ok(!("configPath" in parseCli(["serve"])));
+  });
+
+  const errors: [string, string[], RegExp][] = [
+    ["an unknown flag", ["serve", "--bogus"], /--bogus.*see --help/],
+    ["an unknown command", ["start"], /^Unknown command "start": expected one of serve, version, config, help$/],
+    ["a second positional argument", ["serve", "now"], /^Unexpected argument "now"/],
+    ["a flag without its value", ["serve", "--listen"], /--listen.*see --help/],
+    ["a value given to a boolean flag", ["serve", "--no-embedded-podman=yes"], /see --help/],
+  ];
+  for (const [what, args, pattern] of errors) {
+    await t.step(`parseCli() rejects ${what}`, () => {
+      assertConfigError(() => parseCli(args), pattern);
+    });
+  }
+
+  await t.step("parseCli() flags feed resolveConfig()", () => {
+    const config = resolve({ flags: parseCli(["serve", "--no-embedded-podman", "--log-level", "warn"]).flags });
+    assert.equal(config.podman.embedded_service, false);
+    assert.equal(config.log.level, "warn");
+    assertConfigError(() => resolve({ flags: parseCli(["serve", "--log-level", "loud"]).flags }), /"log\.level"/);
+  });
+});
+
+Deno.test("helpText()", async (t) => {
+  await t.step("helpText() lists every key with its environment variable, flag and default", () => {
+    const text = helpText(defaultConfig(RUNTIME_DIR) as unknown as Record<string, unknown>);
+    for (const doc of CONFIG_KEYS) {
+      assert.ok(text.includes(doc.key), doc.key);
+      assert.ok(text.includes(doc.env), doc.env);
+      if (doc.flag) assert.ok(text.includes(doc.flag), doc.flag);
+    }
+    assert.ok(text.includes('(default: "/run/user/1000/podman/podman.sock")'));
+    assert.ok(text.includes('(default: ["localhost","127.0.0.1","[::1]"])'));
+  });
+});

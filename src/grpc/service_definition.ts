@@ -1,0 +1,97 @@
+/**
+ * One generic bridge from protobuf-es service descriptors (src/gen/) to grpc-js service definitions, so no RPC
+ * needs a hand-written wrapper: paths, streaming flags and (de)serializers all come from the embedded descriptor.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import type { MethodDefinition } from "@grpc/grpc-js";
+
+/**
+ * The grpc-js definition of one method: deserializers return messages, serializers also take plain init objects
+ * (`{}` for an empty response), which they pass through `create()`.
+ */
+export interface GrpcMethodDefinition<M extends GenServiceMethods[string]>
+  extends MethodDefinition<MessageShape<M["input"]>, MessageShape<M["output"]>> {
+  /** Encodes a request (client side). */
+  requestSerialize: (value: MessageInitShape<M["input"]>) => Buffer;
+  /** Encodes a response (server side). */
+  responseSerialize: (value: MessageInitShape<M["output"]>) => Buffer;
+}
+
+/** The method map of a generated service descriptor type: `MethodsOf<typeof RuntimeService>`. */
+export type MethodsOf<Svc> = Svc extends GenService<infer S> ? S : never;
+
+/** A grpc-js `ServiceDefinition` keyed by each method's localName (`runPodSandbox`); `originalName` is the RPC name. */
+export type GrpcServiceDefinition<S extends GenServiceMethods> = {
+  readonly [K in keyof S]: GrpcMethodDefinition<S[K]>;
+};
+
+/** localNames of the methods of a service whose kind is `Kind`: `MethodNamesOfKind<typeof ImageService, "unary">`. */
+export type MethodNamesOfKind<Svc, Kind extends DescMethod["methodKind"]> = {
+  [K in keyof MethodsOf<Svc>]: MethodsOf<Svc>[K]["methodKind"] extends Kind ? K : never;
+}[keyof MethodsOf<Svc>];
+
+/** A unary handler: a plain async function of a context and the decoded request. */
+export type UnaryHandler<M extends GenServiceMethods[string], Ctx> = (
+  ctx: Ctx,
+  req: MessageShape<M["input"]>,
+) => Promise<MessageInitShape<M["output"]>>;
+
+/** A server-streaming handler: yields responses; the stream ends when the iterable does. */
+export type ServerStreamingHandler<M extends GenServiceMethods[string], Ctx> = (
+  ctx: Ctx,
+  req: MessageShape<M["input"]>,
+) => AsyncIterable<MessageInitShape<M["output"]>>;
+
+/** Every RPC of a service as a handler keyed by localName (`ServiceHandlers<typeof RuntimeService, RpcContext>`). */
+export type ServiceHandlers<Svc, Ctx> = {
+  [K in keyof MethodsOf<Svc>]: MethodsOf<Svc>[K]["methodKind"] extends "unary" ? UnaryHandler<MethodsOf<Svc>[K], Ctx>
+    : MethodsOf<Svc>[K]["methodKind"] extends "server_streaming" ? ServerStreamingHandler<MethodsOf<Svc>[K], Ctx>
+    : never; // CRI has no client-streaming or bidi RPCs
+};
+
+/** Encodes a message or init object; `create()` returns an existing message of the same type as is. */
+function serializer<Desc extends DescMessage>(schema: Desc): (value: MessageInitShape<Desc>) => Buffer {
+  return (value) => {
+    const bytes = toBinary(schema, create(schema, value));
+    // grpc-js wants a Node Buffer; wrap the bytes without copying them.
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+/** Decodes bytes (grpc-js hands a Buffer, which is a Uint8Array) into a message of `schema`. */
+function deserializer<Desc extends DescMessage>(schema: Desc): (bytes: Uint8Array) => MessageShape<Desc> {
+  return (bytes) => fromBinary(schema, bytes);
+}
+
+/**
+ * toGrpcServiceDefinition() builds the grpc-js `ServiceDefinition` of a generated service, e.g. `RuntimeService`:
+ * path `/runtime.v1.RuntimeService/Version`, binary (de)serializers from the schemas, streaming flags from the
+ * method kind. Pass the result to `server.addService()` or `makeGenericClientConstructor()`.
+ */
+export function toGrpcServiceDefinition<S extends GenServiceMethods>(service: GenService<S>): GrpcServiceDefinition<S> {
+  const definition: Record<string, GrpcMethodDefinition<GenServiceMethods[string]>> = {};
+  for (const method of service.methods) {
+    definition[method.localName] = {
+      path: `/${service.typeName}/${method.name}`,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: serializer(method.input),
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output),
+      responseDeserialize: deserializer(method.output),
+      originalName: method.name,
+    };
+  }
+  return Object.freeze(definition) as GrpcServiceDefinition<S>;
+}

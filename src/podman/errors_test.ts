@@ -1,0 +1,270 @@
+import assert from "node:assert/strict";
+import { CriError, type ErrorCode } from "../errors.ts";
+import { codeForStatus, codeForStreamedMessage, errorForStatus, errorForTransport, podmanMessage } from "./errors.ts";
+
+const ACTION = 'Cannot stop container "4f2a9c"';
+
+/** An error carrying a socket-style `code`, as Node and undici throw them. */
+function errno(code: string, message = `connect ${code} /run/user/1000/podman/podman.sock`): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+Deno.test("codeForStatus()", async (t) => {
+  const cases: [number, ErrorCode][] = [
+    [400, "InvalidArgument"],
+    [401, "Unauthenticated"],
+    [403, "PermissionDenied"],
+    [404, "NotFound"],
+    [409, "FailedPrecondition"],
+    [503, "Unavailable"],
+    [500, "Unknown"],
+    [502, "Unknown"],
+    [418, "Unknown"],
+  ];
+  for (const [status, code] of cases) {
+    await t.step(`codeForStatus() maps ${status} to ${code}`, () => {
+      assert.equal(codeForStatus(status), code);
+    });
+  }
+});
+
+Deno.test("errorForStatus()", async (t) => {
+  await t.step("errorForStatus() names the action, the status and Podman's message", () => {
+    const err = errorForStatus(ACTION, 404, {
+      cause: "no such container",
+      message: 'no container with name or ID "4f2a9c" found: no such container',
+      response: 404,
+    });
+    assert.ok(err instanceof CriError);
+    assert.equal(err.code, "NotFound");
+    assert.equal(
+      err.message,
+      'Cannot stop container "4f2a9c": Podman returned 404: no container with name or ID "4f2a9c" found: no such container',
+    );
+  });
+
+  await t.step("errorForStatus() classifies a 500 as Unknown and keeps a text body", () => {
+    const err = errorForStatus(ACTION, 500, "  internal trouble\n");
+    assert.equal(err.code, "Unknown");
+    assert.equal(err.message, `${ACTION}: Podman returned 500: internal trouble`);
+  });
+
+  await t.step("errorForStatus() says so when Podman sent no message", () => {
+    assert.equal(errorForStatus(ACTION, 409, undefined).message, `${ACTION}: Podman returned 409: (no message)`);
+  });
+});
+
+Deno.test("errorForTransport()", async (t) => {
+  const unreachable: [string, unknown, string][] = [
+    ["ECONNREFUSED", errno("ECONNREFUSED"), "ECONNREFUSED"],
+    ["ENOENT (no socket file)", errno("ENOENT"), "ENOENT"],
+    ["ECONNRESET", errno("ECONNRESET"), "ECONNRESET"],
+    ["EPIPE", errno("EPIPE"), "EPIPE"],
+    ["UND_ERR_SOCKET", errno("UND_ERR_SOCKET", "other side closed"), "UND_ERR_SOCKET"],
+    ["UND_ERR_CLOSED", errno("UND_ERR_CLOSED", "The client is destroyed"), "UND_ERR_CLOSED"],
+    ["UND_ERR_CONNECT_TIMEOUT", errno("UND_ERR_CONNECT_TIMEOUT", "Connect Timeout Error"), "UND_ERR_CONNECT_TIMEOUT"],
+    [
+      "ECONNREFUSED as the cause of a fetch failure",
+      new TypeError("fetch failed", { cause: errno("ECONNREFUSED") }),
+      "ECONNREFUSED",
+    ],
+    [
+      "ENOENT three causes deep",
+      new Error("outer", { cause: new Error("middle", { cause: new Error("inner", { cause: errno("ENOENT") }) }) }),
+      "ENOENT",
+    ],
+    [
+      "UND_ERR_SOCKET wrapping ECONNRESET",
+      Object.assign(new Error("other side closed", { cause: errno("ECONNRESET") }), { code: "UND_ERR_SOCKET" }),
+      "UND_ERR_SOCKET",
+    ],
+    ["a plain object with a code", { code: "ECONNREFUSED" }, "ECONNREFUSED"],
+  ];
+  for (const [what, err, code] of unreachable) {
+    await t.step(`errorForTransport() gives Unavailable naming the action for ${what}`, () => {
+      const out = errorForTransport(ACTION, err);
+      assert.equal(out.code, "Unavailable");
+      assert.equal(out.message, `${ACTION}: Podman is not reachable (${code})`);
+      assert.equal(out.cause, err);
+    });
+  }
+
+  await t.step("errorForTransport() skips codes that are not socket errors on the way down the cause chain", () => {
+    const err = Object.assign(new Error("wrapper", { cause: errno("ECONNREFUSED") }), { code: "ERR_SOMETHING" });
+    assert.equal(errorForTransport(ACTION, err).code, "Unavailable");
+  });
+
+  await t.step("errorForTransport() gives up on a cause chain deeper than it follows", () => {
+    let err: Error = errno("ECONNREFUSED");
+    for (let i = 0; i < 10; i++) err = new Error(`level ${i}`, { cause: err });
+    assert.equal(errorForTransport(ACTION, err).code, "Unknown");
+  });
+
+  await t.step("errorForTransport() survives a cyclic cause chain", () => {
+    const a = new Error("a");
+    const b = new Error("b", { cause: a });
+    (a as { cause?: unknown }).cause = b;
+    assert.equal(errorForTransport(ACTION, a).code, "Unknown");
+  });
+
+  const classified: [string, unknown, ErrorCode, string][] = [
+    ["an AbortError as Canceled", new DOMException("The operation was aborted", "AbortError"), "Canceled", "canceled"],
+    [
+      "undici's UND_ERR_ABORTED as Canceled",
+      errno("UND_ERR_ABORTED", "Request aborted"),
+      "Canceled",
+      "canceled",
+    ],
+    [
+      "a TimeoutError as DeadlineExceeded",
+      new DOMException("Signal timed out", "TimeoutError"),
+      "DeadlineExceeded",
+      "deadline exceeded",
+    ],
+    [
+      "UND_ERR_HEADERS_TIMEOUT as DeadlineExceeded",
+      errno("UND_ERR_HEADERS_TIMEOUT", "Headers Timeout Error"),
+      "DeadlineExceeded",
+      "deadline exceeded",
+    ],
+    [
+      "UND_ERR_BODY_TIMEOUT as DeadlineExceeded",
+      errno("UND_ERR_BODY_TIMEOUT", "Body Timeout Error"),
+      "DeadlineExceeded",
+      "deadline exceeded",
+    ],
+  ];
+  for (const [what, err, code, detail] of classified) {
+    await t.step(`errorForTransport() classifies ${what}`, () => {
+      const out = errorForTransport(ACTION, err);
+      assert.equal(out.code, code);
+      assert.equal(out.message, `${ACTION}: ${detail}`);
+      assert.equal(out.cause, err);
+    });
+  }
+
+  await t.step("errorForTransport() classifies the reason of AbortSignal.timeout() as DeadlineExceeded", async () => {
+    const signal = AbortSignal.timeout(0);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(errorForTransport(ACTION, signal.reason).code, "DeadlineExceeded");
+  });
+
+  await t.step("errorForTransport() classifies the reason of an aborted controller as Canceled", () => {
+    const controller = new AbortController();
+    controller.abort();
+    assert.equal(errorForTransport(ACTION, controller.signal.reason).code, "Canceled");
+  });
+
+  await t.step("errorForTransport() returns a CriError as it is", () => {
+    const err = new CriError("NotFound", "gone");
+    assert.equal(errorForTransport(ACTION, err), err);
+  });
+
+  await t.step("errorForTransport() gives anything else as Unknown with its message", () => {
+    const err = new Error("something odd");
+    const out = errorForTransport(ACTION, err);
+    assert.equal(out.code, "Unknown");
+    assert.equal(out.message, `${ACTION}: something odd`);
+    assert.equal(out.cause, err);
+  });
+
+  await t.step("errorForTransport() copes with thrown non-errors", () => {
+    assert.equal(errorForTransport(ACTION, "boom").message, `${ACTION}: boom`);
+    assert.equal(errorForTransport(ACTION, null).message, `${ACTION}: null`);
+    assert.equal(errorForTransport(ACTION, undefined).message, `${ACTION}: undefined`);
+  });
+});
+
+Deno.test("codeForStreamedMessage()", async (t) => {
+  const cases: [string, ErrorCode][] = [
+    ["unauthorized: authentication required", "Unauthenticated"],
+    [
+      "initializing source docker://127.0.0.1:5000/private:latest: reading manifest latest in " +
+      "127.0.0.1:5000/private: unauthorized: authentication required",
+      "Unauthenticated",
+    ],
+    ['Error: authenticating creds for "quay.io": incorrect username or password', "Unauthenticated"],
+    ["received unexpected HTTP status: 401 Unauthorized", "Unauthenticated"],
+    ["manifest unknown", "NotFound"],
+    [
+      "initializing source docker://docker.io/library/busybox:nope: reading manifest nope in " +
+      "docker.io/library/busybox: manifest unknown",
+      "NotFound",
+    ],
+    ["reading manifest latest in quay.io/x/y: name unknown: repository not found", "NotFound"],
+    ["localhost/x: image not known", "NotFound"],
+    ["no such image", "NotFound"],
+    ["invalid reference format", "InvalidArgument"],
+    ['Error: parsing reference "Bad//Ref": invalid reference format', "InvalidArgument"],
+    ["repository name must be lowercase", "InvalidArgument"],
+    [
+      "reading manifest latest in docker.io/library/nonexistent: requested access to the resource is denied",
+      "PermissionDenied",
+    ],
+    [
+      'pinging container registry 127.0.0.1:5000: Get "https://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: ' +
+      "connect: connection refused",
+      "Unavailable",
+    ],
+    ["dial tcp: lookup registry.invalid on 127.0.0.53:53: no such host", "Unavailable"],
+    ["read tcp 10.0.0.2:50000->10.0.0.3:443: i/o timeout", "Unavailable"],
+    ["UNAUTHORIZED: Authentication Required", "Unauthenticated"],
+    ["writing blob: storing blob to file: no space left on device", "Unknown"],
+    ["", "Unknown"],
+  ];
+  for (const [message, code] of cases) {
+    const label = message.length > 70 ? `${message.slice(0, 70)}…` : message;
+    await t.step(`codeForStreamedMessage() classifies ${JSON.stringify(label)} as ${code}`, () => {
+      assert.equal(codeForStreamedMessage(message), code);
+    });
+  }
+
+  const digitsInside: [string, ErrorCode][] = [
+    [
+      'pinging container registry 127.0.0.1:40123: Get "https://127.0.0.1:40123/v2/": dial tcp 127.0.0.1:40123: ' +
+      "connect: connection refused",
+      "Unavailable",
+    ],
+    [
+      `reading manifest sha256:${"0".repeat(30)}401${"0".repeat(31)} in 127.0.0.1:5000/x: manifest unknown`,
+      "NotFound",
+    ],
+  ];
+  for (const [message, code] of digitsInside) {
+    await t.step({
+      name: `codeForStreamedMessage() does not read "401" inside a port or digest as Unauthenticated (${code})`,
+      fn: () => assert.equal(codeForStreamedMessage(message), code),
+    });
+  }
+});
+
+Deno.test("podmanMessage()", async (t) => {
+  const cases: [string, unknown, string][] = [
+    [
+      "the message of a libpod error body",
+      {
+        cause: "no such container",
+        message: 'no container with name or ID "x" found: no such container',
+        response: 404,
+      },
+      'no container with name or ID "x" found: no such container',
+    ],
+    ["the cause when the message is empty", { cause: "no such pod", message: "", response: 404 }, "no such pod"],
+    ["the cause when there is no message", { cause: "image not known" }, "image not known"],
+    ["a text body, trimmed", "  plain text error\n", "plain text error"],
+    ["a placeholder for an empty object", {}, "(no message)"],
+    ["a placeholder for an empty string", "", "(no message)"],
+    ["a placeholder for null", null, "(no message)"],
+    ["a placeholder for undefined", undefined, "(no message)"],
+    ["a placeholder for non-string fields", { message: 42, cause: false }, "(no message)"],
+  ];
+  for (const [what, body, want] of cases) {
+    await t.step(`podmanMessage() gives ${what}`, () => {
+      assert.equal(podmanMessage(body), want);
+    });
+  }
+
+  await t.step("podmanMessage() cuts a long text body to 500 characters", () => {
+    assert.equal(podmanMessage("x".repeat(2000)).length, 500);
+  });
+});
