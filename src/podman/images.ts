@@ -82,7 +82,10 @@ export class PodmanImages {
   }
 }
 
-/** Encodes credentials for libpod's `X-Registry-Auth` header (base64url JSON, Docker's format). */
+/**
+ * Encodes credentials for libpod's `X-Registry-Auth` header: Docker's format, JSON in URL-safe base64 *with*
+ * padding (Go's base64.URLEncoding rejects the unpadded form with "unexpected EOF").
+ */
 export function encodeRegistryAuth(c: RegistryCredentials): string {
   const doc: Record<string, string> = {};
   if (c.username) doc["username"] = c.username;
@@ -90,5 +93,5 @@ export function encodeRegistryAuth(c: RegistryCredentials): string {
   if (c.identityToken) doc["identitytoken"] = c.identityToken;
   if (c.registryToken) doc["registrytoken"] = c.registryToken;
   if (c.serverAddress) doc["serveraddress"] = c.serverAddress;
-  return Buffer.from(JSON.stringify(doc)).toString("base64url");
+  return Buffer.from(JSON.stringify(doc)).toString("base64").replaceAll("+", "-").replaceAll("/", "_");
 }

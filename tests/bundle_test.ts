@@ -1,0 +1,42 @@
+/**
+ * Integration: `deno bundle` produces one JS file that runs as the whole runtime with no node_modules and no
+ * files next to it (what an edge node gets when `deno compile` cannot download its base binary).
+ */
+import assert from "node:assert/strict";
+import { startCriServer } from "./harness/cri_server.ts";
+import { startPodmanService } from "./harness/podman_service.ts";
+import { makeTempDir } from "./harness/temp.ts";
+
+const integration = { sanitizeOps: false, sanitizeResources: false };
+const MOD_TS = new URL("../mod.ts", import.meta.url).pathname;
+const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
+
+Deno.test("the deno bundle output serves CRI from an empty folder", integration, async (t) => {
+  await using dir = await makeTempDir("bundle");
+  const bundle = `${dir.path}/cri-podman.js`;
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--config", DENO_JSON, "--output", bundle, MOD_TS],
+    stdin: "null",
+  }).output();
+  assert.equal(built.code, 0, new TextDecoder().decode(built.stderr));
+  const entries = [...Deno.readDirSync(dir.path)].map((e) => e.name);
+  assert.deepEqual(entries, ["cri-podman.js"], "one file, nothing else");
+
+  await t.step("version runs from the bundle alone", async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "--no-config", bundle, "version"],
+      cwd: dir.path,
+      stdin: "null",
+    }).output();
+    assert.equal(out.code, 0);
+    assert.match(new TextDecoder().decode(out.stdout), /^cri-podman \d/);
+  });
+
+  await t.step("serve from the bundle answers CRI calls against real Podman", async () => {
+    await using podman = await startPodmanService();
+    await using cri = await startCriServer({ podmanSocket: podman.socketPath, entry: bundle });
+    assert.equal((await cri.client.runtime.version({})).runtimeName, "cri-podman");
+    await cri.client.image.listImages({});
+    assert.equal(await cri.stop(), 0);
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * Starts the real cri-podman (`deno run mod.ts serve`) as a child process on a temp CRI socket, for integration
+ * tests: the same binary path a user runs, talking to a real Podman service.
+ * @module
+ */
+import { type BackgroundProcess, spawnBackground } from "./_process.ts";
+import { connectCri, type CriClient } from "./cri_client.ts";
+import { makeTempDir, type TempDir, waitFor } from "./temp.ts";
+
+const MOD_TS = new URL("../../mod.ts", import.meta.url).pathname;
+const DENO_JSON = new URL("../../deno.json", import.meta.url).pathname;
+
+/** Options of {@link startCriServer}. */
+export interface CriServerOptions {
+  /** Podman socket (`--podman-socket`). */
+  podmanSocket: string;
+  /** Let cri-podman start its own Podman when nothing answers (default false: tests bring their own). */
+  embeddedPodman?: boolean;
+  /** Run this file (e.g. the `deno bundle` output) instead of mod.ts, without deno.json. */
+  entry?: string;
+  /** CRI socket path (default: `cri.sock` in a fresh temp dir). */
+  listen?: string;
+  /** Extra flags for `serve`. */
+  args?: string[];
+  /** Extra environment (e.g. `CRI_PODMAN_PODMAN_BINARY`). */
+  env?: Record<string, string>;
+  /** Wait until Version answers (default true). */
+  waitReady?: boolean;
+}
+
+/** A running cri-podman child process with a client connected to it. */
+export interface CriServer extends AsyncDisposable {
+  readonly socketPath: string;
+  readonly pid: number;
+  readonly process: BackgroundProcess;
+  readonly client: CriClient;
+  /** The server's log so far. */
+  log(): string;
+  /** SIGTERM and wait; returns the exit code. */
+  stop(): Promise<number>;
+}
+
+/** Starts cri-podman on a fresh socket in a temp dir and waits until Version answers. */
+export async function startCriServer(opts: CriServerOptions): Promise<CriServer> {
+  const dir: TempDir = await makeTempDir("cri");
+  const socketPath = opts.listen ?? `${dir.path}/cri.sock`;
+  const logPath = `${dir.path}/server.log`;
+  const args = [
+    "run",
+    "--allow-all",
+    ...(opts.entry ? ["--no-config", opts.entry] : ["--config", DENO_JSON, MOD_TS]),
+    "serve",
+    "--listen",
+    socketPath,
+    "--podman-socket",
+    opts.podmanSocket,
+    "--log-level",
+    "debug",
+    opts.embeddedPodman ? "--embedded-podman" : "--no-embedded-podman",
+    ...(opts.args ?? []),
+  ];
+  const process = spawnBackground(Deno.execPath(), args, { logPath, env: { NO_COLOR: "1", ...opts.env } });
+  const client = connectCri(socketPath);
+  const log = () => {
+    try {
+      return Deno.readTextFileSync(logPath);
+    } catch {
+      return "";
+    }
+  };
+  let stopped: Promise<number> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      client.close();
+      const status = await process.stop(20_000);
+      return status.code;
+    })();
+  if (opts.waitReady ?? true) {
+    try {
+      const outcome = await waitFor(async () => {
+        if (process.hasExited) return "exited";
+        return await client.runtime.version({}, { timeoutMs: 1_000 }).then(() => "ready", () => false);
+      }, { timeoutMs: 60_000, intervalMs: 100, what: "cri-podman to answer Version" });
+      if (outcome === "exited") throw new Error(`cri-podman exited during start:\n${log()}`);
+    } catch (err) {
+      await stop();
+      await dir[Symbol.asyncDispose]();
+      throw err;
+    }
+  }
+  return {
+    socketPath,
+    pid: process.pid,
+    process,
+    client,
+    log,
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
