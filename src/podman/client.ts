@@ -83,7 +83,9 @@ export class PodmanHttp {
     status: number;
     text: string;
   }> {
-    const signal = opts.signal ?? AbortSignal.timeout(this.#defaultTimeoutMs);
+    // The call's own signal (client cancel, gRPC deadline) and our default deadline, whichever fires first.
+    const timeout = AbortSignal.timeout(this.#defaultTimeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     try {
       const res = await this.#pool.request({
         method: method as "GET",

@@ -91,7 +91,6 @@ export function encodeRegistryAuth(c: RegistryCredentials): string {
   if (c.username) doc["username"] = c.username;
   if (c.password) doc["password"] = c.password;
   if (c.identityToken) doc["identitytoken"] = c.identityToken;
-  if (c.registryToken) doc["registrytoken"] = c.registryToken;
   if (c.serverAddress) doc["serveraddress"] = c.serverAddress;
   return Buffer.from(JSON.stringify(doc)).toString("base64").replaceAll("+", "-").replaceAll("/", "_");
 }

@@ -78,6 +78,5 @@ export interface RegistryCredentials {
   username?: string;
   password?: string;
   identityToken?: string;
-  registryToken?: string;
   serverAddress?: string;
 }

@@ -90,7 +90,14 @@ export function toRegistryCredentials(auth: AuthConfig | undefined): RegistryCre
     creds.password = decoded.slice(colon + 1);
   }
   if (auth.identityToken) creds.identityToken = auth.identityToken;
-  if (auth.registryToken) creds.registryToken = auth.registryToken;
+  if (auth.registryToken) {
+    // libpod's X-Registry-Auth keeps username, password and identity token only (Podman 4.3, pkg/auth): a bearer
+    // token would be dropped silently and the pull would run anonymously.
+    throw new CriError(
+      "InvalidArgument",
+      "auth.registry_token is not supported: Podman's API takes username/password, auth or identity_token",
+    );
+  }
   if (auth.serverAddress) creds.serverAddress = auth.serverAddress;
   return Object.keys(creds).length > 0 ? creds : undefined;
 }

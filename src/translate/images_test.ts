@@ -272,11 +272,10 @@ Deno.test("toRegistryCredentials()", async (t) => {
     ["auth with a colon in the password", { auth: base64("user:pa:ss") }, { username: "user", password: "pa:ss" }],
     ["auth with an empty password", { auth: base64("user:") }, { username: "user", password: "" }],
     ["an identity token", { identityToken: "idt" }, { identityToken: "idt" }],
-    ["a registry token", { registryToken: "rt" }, { registryToken: "rt" }],
     [
-      "every field together",
-      { username: "u", password: "p", identityToken: "idt", registryToken: "rt", serverAddress: "quay.io" },
-      { username: "u", password: "p", identityToken: "idt", registryToken: "rt", serverAddress: "quay.io" },
+      "every supported field together",
+      { username: "u", password: "p", identityToken: "idt", serverAddress: "quay.io" },
+      { username: "u", password: "p", identityToken: "idt", serverAddress: "quay.io" },
     ],
   ];
   for (const [what, init, want] of cases) {
@@ -284,6 +283,15 @@ Deno.test("toRegistryCredentials()", async (t) => {
       assert.deepEqual(toRegistryCredentials(init === undefined ? undefined : auth(init)), want);
     });
   }
+
+  await t.step("toRegistryCredentials() refuses a registry token, which libpod would drop", () => {
+    assert.throws(() => toRegistryCredentials(auth({ registryToken: "rt" })), (err: unknown) => {
+      assert.ok(err instanceof CriError);
+      assert.equal(err.code, "InvalidArgument");
+      assert.match(err.message, /^auth\.registry_token is not supported/);
+      return true;
+    });
+  });
 
   const badAuth: [string, string][] = [
     ["no colon", base64("userpass")],

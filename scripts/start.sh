@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one start command: runs cri-podman's CRI server on rootless Podman. Extra arguments go to `serve`.
+#
+#   sudo scripts/start.sh [FLAGS]   on a fresh Debian 12: prepares the host (scripts/setup_host.sh), bundles the
+#                                   runtime to /usr/local/lib/cri-podman/cri-podman.js and serves it as the
+#                                   unprivileged user (CRI_PODMAN_USER, default cripodman)
+#   scripts/start.sh [FLAGS]        as a user who has rootless Podman and Deno: `deno task start [FLAGS]`
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+if [ "$(id -u)" -ne 0 ]; then
+  cd "$repo"
+  exec deno task start "$@"
+fi
+
+user="${CRI_PODMAN_USER:-cripodman}"
+bash "$repo/scripts/setup_host.sh" "$user" </dev/null
+uid="$(id -u "$user")"
+home="$(getent passwd "$user" | cut -d: -f6)"
+bundle=/usr/local/lib/cri-podman/cri-podman.js
+install -d -m 0755 "$(dirname "$bundle")"
+(cd "$repo" && deno install --frozen >/dev/null && deno bundle --quiet --output "$bundle" mod.ts)
+chmod 0644 "$bundle"
+printf 'start.sh: serving as %s; point crictl at unix:///run/user/%s/cri-podman/cri-podman.sock\n' "$user" "$uid" >&2
+cd /
+exec runuser -u "$user" -- env -i HOME="$home" USER="$user" LOGNAME="$user" LANG=C.UTF-8 \
+  PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" XDG_RUNTIME_DIR="/run/user/$uid" \
+  deno run --allow-all --no-config "$bundle" serve "$@"
