@@ -6,13 +6,19 @@ set -euo pipefail
 
 user="${1:-${CRI_PODMAN_USER:-cripodman}}"
 deno_version="2.9.6"
-packages=(podman runc crun uidmap slirp4netns fuse-overlayfs catatonit busybox-static docker-registry
-  apache2-utils iproute2 procps ca-certificates rsync)
+# Podman's recommended helpers are listed by name because apt runs with --no-install-recommends: netavark and
+# aardvark-dns (rather than CNI plugins) for rootless bridge networks, iptables for their rules.
+# Test fixtures: busybox-static (image), docker-registry + apache2-utils (htpasswd) for pull tests.
+packages=(podman conmon runc crun uidmap slirp4netns fuse-overlayfs catatonit netavark aardvark-dns iptables
+  golang-github-containers-common busybox-static docker-registry apache2-utils iproute2 procps util-linux tar
+  ca-certificates rsync)
 
 log() { printf 'setup_host: %s\n' "$*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || { log "run me as root (I install packages and create a user)"; exit 2; }
 
+# npm brings Deno (below); Debian's npm only when no npm is there, so a Node.js installed otherwise stays.
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,7 +32,6 @@ fi
 # Debian's docker-registry package starts a system-wide registry on :5000; tests run their own instances.
 if systemctl is-active --quiet docker-registry 2>/dev/null; then systemctl stop docker-registry || true; fi
 
-command -v npm >/dev/null || { log "installing npm"; apt-get install -y -qq npm >/dev/null; }
 if ! command -v deno >/dev/null || [ "$(deno --version | awk 'NR==1{print $2}')" != "$deno_version" ]; then
   log "installing deno@$deno_version from npm"
   npm install -g --silent "deno@$deno_version" >/dev/null

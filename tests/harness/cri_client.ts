@@ -11,7 +11,7 @@ import { toGrpcServiceDefinition } from "../../src/grpc/service_definition.ts";
 
 /** Per-call options. */
 export interface CallOptions {
-  /** Deadline from now, in ms. */
+  /** Deadline from now, in ms (default 60 s). */
   timeoutMs?: number;
 }
 
@@ -75,8 +75,11 @@ function makeRaw<S extends GenServiceMethods>(
   return new Ctor(`unix://${socketPath}`, grpc.credentials.createInsecure(), options);
 }
 
+/** Deadline of a call that sets none: a hung call fails its test instead of stalling the suite. */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
 function callOptions(opts: CallOptions): grpc.CallOptions {
-  return opts.timeoutMs !== undefined ? { deadline: new Date(Date.now() + opts.timeoutMs) } : {};
+  return { deadline: new Date(Date.now() + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)) };
 }
 
 function wrap<S extends GenServiceMethods>(service: GenService<S>, client: grpc.Client): Record<string, unknown> {

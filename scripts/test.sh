@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The one test command: format/lint/type check, then unit and integration tests against real rootless Podman.
+#
+#   sudo scripts/test.sh    on a fresh Debian 12: prepares the host (scripts/setup_host.sh), copies the repo to
+#                           a folder of the unprivileged test user and runs this script there as that user
+#   scripts/test.sh         as an unprivileged user who already has rootless Podman
+#
+# Environment: CRI_PODMAN_USER (test user when run as root, default cripodman); CI=true is passed through.
+# Exit status: 0 when the checks and every test passed, non-zero otherwise.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deno_version="2.9.6"
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+now() { date +%s; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# As root: prepare the host, then run as the test user from a copy that user owns. Rootless Podman must not run
+# as root, and CI's clone may sit below folders the test user cannot read.
+if [ "$(id -u)" -eq 0 ]; then
+  user="${CRI_PODMAN_USER:-cripodman}"
+  t0=$(now)
+  bash "$repo/scripts/setup_host.sh" "$user" </dev/null
+  log "host setup took $(($(now) - t0)) s"
+
+  uid="$(id -u "$user")"
+  home="$(getent passwd "$user" | cut -d: -f6)"
+  dest="$home/ci/cri-podman"
+  install -d -o "$user" -g "$user" "$home/ci" "$dest"
+  # Serialise runs that share the copy (a developer's sudo run next to CI's); -w: give up after 20 minutes.
+  exec 9>"$home/ci/.lock"
+  flock -w 1200 9 || {
+    log "another test run holds $home/ci/.lock"
+    exit 1
+  }
+  # --delete refreshes the copy; excluded folders survive in $dest, so node_modules is reused between runs.
+  rsync -a --delete --chown="$user:$user" --exclude=/node_modules --exclude=/.tmp --exclude=/dist \
+    "$repo/" "$dest/"
+  log "running as $user in $dest"
+  set +e
+  # cd first: runuser keeps root's working directory, which the test user may not be allowed to enter.
+  user_env=(HOME="$home" USER="$user" LOGNAME="$user" SHELL=/bin/bash LANG=C.UTF-8
+    PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" XDG_RUNTIME_DIR="/run/user/$uid")
+  for name in CI NO_COLOR; do [ -z "${!name:-}" ] || user_env+=("$name=${!name}"); done
+  # 9>&-: long-lived children (Podman's pause process) must not inherit the lock.
+  cd "$dest" && runuser -u "$user" -- env -i "${user_env[@]}" bash "$dest/scripts/test.sh" "$@" </dev/null 9>&-
+  rc=$?
+  set -e
+  exit "$rc"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# As the unprivileged user.
+cd "$repo"
+start=$(now)
+
+# Deno: the pinned version, else a user-local install from npm (no root needed).
+export PATH="$HOME/.local/bin:$PATH"
+if ! command -v deno >/dev/null || [ "$(deno --version | awk 'NR==1{print $2}')" != "$deno_version" ]; then
+  command -v npm >/dev/null || {
+    log "need deno $deno_version or npm to install it (sudo scripts/setup_host.sh installs both)"
+    exit 2
+  }
+  log "installing deno@$deno_version into $HOME/.local"
+  npm install -g --prefix "$HOME/.local" --silent "deno@$deno_version" >/dev/null
+fi
+command -v podman >/dev/null || {
+  log "podman is not installed (sudo scripts/setup_host.sh installs and configures it)"
+  exit 2
+}
+
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  if [ -d "/run/user/$(id -u)" ] && [ -w "/run/user/$(id -u)" ]; then
+    export XDG_RUNTIME_DIR="/run/user/$(id -u)"
+  else
+    export XDG_RUNTIME_DIR="${TMPDIR:-/tmp}/cri-podman-run-$(id -u)"
+    mkdir -p "$XDG_RUNTIME_DIR"
+    chmod 0700 "$XDG_RUNTIME_DIR"
+  fi
+fi
+# Fail early and clearly when rootless Podman cannot work at all, rather than in every integration test.
+if ! podman_info="$(podman info --format '{{.Host.Security.Rootless}} {{.Store.GraphDriverName}} {{.Host.OCIRuntime.Name}}' 2>&1)"; then
+  log "podman does not work for $(id -un): $podman_info"
+  exit 2
+fi
+log "$(deno --version | head -1), podman $(podman --version | awk '{print $3}') (rootless storage runtime: $podman_info)"
+
+t0=$(now)
+deno install --frozen
+log "deno install took $(($(now) - t0)) s"
+
+failed=()
+t0=$(now)
+if deno task check; then log "check passed in $(($(now) - t0)) s"; else
+  failed+=(check)
+  log "check FAILED"
+fi
+
+# Run the tests even when the check failed: one CI run then reports both.
+out="$(mktemp "${TMPDIR:-/tmp}/cri-podman-test-out.XXXXXX")"
+trap 'rm -f "$out"' EXIT
+t0=$(now)
+set +e
+deno task test 2>&1 | tee "$out"
+test_rc=${PIPESTATUS[0]}
+set -e
+[ "$test_rc" -eq 0 ] || failed+=(test)
+log "tests took $(($(now) - t0)) s"
+
+# Restate Deno's closing line ("ok | 12 passed (3 steps) | 0 failed | 1 ignored (5s)") in the plain
+# "N passed, N failed" form that CI reads.
+summary="$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -1 || true)"
+if [ -n "$summary" ]; then
+  passed="$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary")"
+  nfailed="$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$summary")"
+  ignored="$(grep -oE '[0-9]+ ignored' <<<"$summary" | cut -d' ' -f1 || true)"
+  echo "tests: $passed passed, $nfailed failed${ignored:+, $ignored skipped}"
+else
+  log "no test summary found in the output of deno task test"
+  [ "$test_rc" -ne 0 ] || failed+=(no-tests)
+fi
+
+log "total $(($(now) - start)) s"
+if [ ${#failed[@]} -gt 0 ]; then
+  log "FAILED: ${failed[*]}"
+  exit 1
+fi
+log "all passed"
