@@ -5,7 +5,8 @@
 #                           a folder of the unprivileged test user and runs this script there as that user
 #   scripts/test.sh         as an unprivileged user who already has rootless Podman
 #
-# Environment: CRI_PODMAN_USER (test user when run as root, default cripodman); CI=true is passed through.
+# Environment: CRI_PODMAN_USER (test user when run as root, default cripodman), CRI_PODMAN_TEST_TIMEOUT (seconds
+# for `deno task test`, default 4500: CI allows 90 minutes for everything); CI and NO_COLOR are passed through.
 # Exit status: 0 when the checks and every test passed, non-zero otherwise.
 set -euo pipefail
 
@@ -42,7 +43,7 @@ if [ "$(id -u)" -eq 0 ]; then
   # cd first: runuser keeps root's working directory, which the test user may not be allowed to enter.
   user_env=(HOME="$home" USER="$user" LOGNAME="$user" SHELL=/bin/bash LANG=C.UTF-8
     PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" XDG_RUNTIME_DIR="/run/user/$uid")
-  for name in CI NO_COLOR; do [ -z "${!name:-}" ] || user_env+=("$name=${!name}"); done
+  for name in CI NO_COLOR CRI_PODMAN_TEST_TIMEOUT; do [ -z "${!name:-}" ] || user_env+=("$name=${!name}"); done
   # 9>&-: long-lived children (Podman's pause process) must not inherit the lock.
   cd "$dest" && runuser -u "$user" -- env -i "${user_env[@]}" bash "$dest/scripts/test.sh" "$@" </dev/null 9>&-
   rc=$?
@@ -98,15 +99,37 @@ if deno task check; then log "check passed in $(($(now) - t0)) s"; else
 fi
 
 # Run the tests even when the check failed: one CI run then reports both.
+# `timeout` puts the test run in a process group of its own (pgid = its pid). After the run, whatever is left in
+# that group (services started by a test process that crashed or was killed) is ended, so nothing outlives us.
+# Podman's pause process and conmon start sessions of their own and are not touched.
 out="$(mktemp "${TMPDIR:-/tmp}/cri-podman-test-out.XXXXXX")"
-trap 'rm -f "$out"' EXIT
+pgid_file="$(mktemp "${TMPDIR:-/tmp}/cri-podman-test-pgid.XXXXXX")"
+trap 'rm -f "$out" "$pgid_file"' EXIT
+end_group() {
+  local pgid
+  pgid="$(cat "$pgid_file" 2>/dev/null)"
+  [ -n "$pgid" ] || return 0
+  if pgrep -g "$pgid" >/dev/null; then
+    log "ending processes the tests left behind: $(pgrep -d ' ' -g "$pgid")"
+    kill -TERM -- "-$pgid" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do pgrep -g "$pgid" >/dev/null || break; sleep 0.5; done
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+  fi
+}
+trap 'end_group; exit 130' INT TERM
+test_timeout="${CRI_PODMAN_TEST_TIMEOUT:-4500}"
 t0=$(now)
 set +e
-deno task test 2>&1 | tee "$out"
+(
+  echo "$BASHPID" >"$pgid_file"
+  exec timeout --kill-after=30 "$test_timeout" deno task test 2>&1
+) | tee "$out"
 test_rc=${PIPESTATUS[0]}
 set -e
+end_group
+[ "$test_rc" -ne 124 ] || log "tests timed out after $test_timeout s (CRI_PODMAN_TEST_TIMEOUT)"
 [ "$test_rc" -eq 0 ] || failed+=(test)
-log "tests took $(($(now) - t0)) s"
+log "tests took $(($(now) - t0)) s (exit $test_rc)"
 
 # Restate Deno's closing line ("ok | 12 passed (3 steps) | 0 failed | 1 ignored (5s)") in the plain
 # "N passed, N failed" form that CI reads.
