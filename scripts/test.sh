@@ -72,13 +72,15 @@ command -v podman >/dev/null || {
 }
 
 if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
-  if [ -d "/run/user/$(id -u)" ] && [ -w "/run/user/$(id -u)" ]; then
-    export XDG_RUNTIME_DIR="/run/user/$(id -u)"
+  uid="$(id -u)"
+  if [ -d "/run/user/$uid" ] && [ -w "/run/user/$uid" ]; then
+    XDG_RUNTIME_DIR="/run/user/$uid"
   else
-    export XDG_RUNTIME_DIR="${TMPDIR:-/tmp}/cri-podman-run-$(id -u)"
+    XDG_RUNTIME_DIR="${TMPDIR:-/tmp}/cri-podman-xdg-$uid"
     mkdir -p "$XDG_RUNTIME_DIR"
     chmod 0700 "$XDG_RUNTIME_DIR"
   fi
+  export XDG_RUNTIME_DIR
 fi
 # Fail early and clearly when rootless Podman cannot work at all, rather than in every integration test.
 if ! podman_info="$(podman info --format '{{.Host.Security.Rootless}} {{.Store.GraphDriverName}} {{.Host.OCIRuntime.Name}}' 2>&1)"; then
@@ -98,13 +100,18 @@ if deno task check; then log "check passed in $(($(now) - t0)) s"; else
   log "check FAILED"
 fi
 
+# Temp files of this run (harness sockets, logs, registry storage) in one folder, removed at the end even when
+# a test process died before cleaning up. Short path: unix socket paths below it must stay under 108 bytes.
+run_tmp="$(mktemp -d "${TMPDIR:-/tmp}/cri-podman-run.XXXXXX")"
+trap 'rm -rf "$run_tmp"' EXIT
+export TMPDIR="$run_tmp"
+
 # Run the tests even when the check failed: one CI run then reports both.
 # `timeout` puts the test run in a process group of its own (pgid = its pid). After the run, whatever is left in
 # that group (services started by a test process that crashed or was killed) is ended, so nothing outlives us.
 # Podman's pause process and conmon start sessions of their own and are not touched.
-out="$(mktemp "${TMPDIR:-/tmp}/cri-podman-test-out.XXXXXX")"
-pgid_file="$(mktemp "${TMPDIR:-/tmp}/cri-podman-test-pgid.XXXXXX")"
-trap 'rm -f "$out" "$pgid_file"' EXIT
+out="$run_tmp/test-output"
+pgid_file="$run_tmp/test-pgid"
 end_group() {
   local pgid
   pgid="$(cat "$pgid_file" 2>/dev/null)"

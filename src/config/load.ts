@@ -80,6 +80,16 @@ function flagLayer(flags: NonNullable<ConfigSources["flags"]>): Record<string, u
 /** Converts an environment string to the type of the key's default. */
 function coerce(name: string, raw: string, like: unknown): unknown {
   if (Array.isArray(like)) return raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
+  if (like !== null && typeof like === "object") {
+    // A table: "key=value,key=value".
+    const table: Record<string, string> = {};
+    for (const pair of raw.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+      const eq = pair.indexOf("=");
+      if (eq <= 0) throw new ConfigError(`Invalid environment variable ${name}="${raw}": expected name=value pairs`);
+      table[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+    }
+    return table;
+  }
   if (typeof like === "number") {
     const n = raw.trim() === "" ? Number.NaN : Number(raw);
     if (!Number.isFinite(n)) throw new ConfigError(`Invalid environment variable ${name}="${raw}": not a number`);

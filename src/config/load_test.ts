@@ -25,9 +25,12 @@ function assertConfigError(fn: () => unknown, ...patterns: RegExp[]): void {
 }
 
 /** The dotted paths of every leaf of a configuration object. */
+/** Keys whose value is a free-form table (its own keys are data, not configuration keys). */
+const TABLE_KEYS = new Set(["runtime_handlers"]);
+
 function leafKeys(obj: Record<string, unknown>, prefix = ""): string[] {
   return Object.entries(obj).flatMap(([k, v]) =>
-    typeof v === "object" && v !== null && !Array.isArray(v)
+    typeof v === "object" && v !== null && !Array.isArray(v) && !TABLE_KEYS.has(`${prefix}${k}`)
       ? leafKeys(v as Record<string, unknown>, `${prefix}${k}.`)
       : [`${prefix}${k}`]
   );
@@ -58,6 +61,8 @@ Deno.test("resolveConfig() defaults", async (t) => {
         request_timeout_seconds: 120,
       },
       images: { insecure_registries: ["localhost", "127.0.0.1", "[::1]"] },
+      pods: { infra_image: "", network: "cri-podman", default_subnet: "10.85.0.0/16" },
+      runtime_handlers: {},
       log: { level: "info", format: "text" },
     });
   });
@@ -280,6 +285,24 @@ Deno.test("resolveConfig() result", async (t) => {
   await t.step("configToToml() renders a configuration that resolves to itself", () => {
     const config = resolve({ env: { CRI_PODMAN_LOG_LEVEL: "debug", CRI_PODMAN_IMAGES_INSECURE_REGISTRIES: "a,b" } });
     assert.deepEqual(resolve({ runtimeDir: "/elsewhere", file: file(configToToml(config)) }), config);
+  });
+});
+
+Deno.test("runtime_handlers", async (t) => {
+  await t.step(
+    "resolveConfig() reads runtime handlers from the file and from name=value pairs in the environment",
+    () => {
+      const fromFile = resolve({ file: { path: "c.toml", text: '[runtime_handlers]\nrunc = "runc"\n' } });
+      assert.deepEqual(fromFile.runtime_handlers, { runc: "runc" });
+      const fromEnv = resolve({ env: { CRI_PODMAN_RUNTIME_HANDLERS: "runc=runc, kata=/usr/bin/kata-runtime" } });
+      assert.deepEqual(fromEnv.runtime_handlers, { runc: "runc", kata: "/usr/bin/kata-runtime" });
+    },
+  );
+  await t.step("resolveConfig() rejects a handler name that is not a DNS label, naming the key", () => {
+    assert.throws(
+      () => resolve({ file: { path: "c.toml", text: '[runtime_handlers]\n"Bad_Name" = "runc"\n' } }),
+      /runtime_handlers\.Bad_Name/,
+    );
   });
 });
 

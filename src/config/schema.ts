@@ -39,6 +39,16 @@ export const ImagesConfigSchema = v.strictObject({
   insecure_registries: v.array(v.pipe(v.string(), v.minLength(1, "must not contain empty names"))),
 });
 
+/** Schema of the `[pods]` table. */
+export const PodsConfigSchema = v.strictObject({
+  /** Image of every sandbox's infra container; "" = Podman's own pause image, built locally from catatonit. */
+  infra_image: v.string(),
+  /** The Podman bridge network cri-podman creates and owns; every pod with its own network joins it. */
+  network: v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "must be a valid Podman network name")),
+  /** Subnet of that network until kubelet sends a pod CIDR (UpdateRuntimeConfig). */
+  default_subnet: v.pipe(v.string(), v.regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR")),
+});
+
 /** Schema of the whole configuration after defaults are applied. */
 export const ConfigSchema = v.strictObject({
   /** The CRI socket kubelet and crictl connect to. */
@@ -47,6 +57,12 @@ export const ConfigSchema = v.strictObject({
   shutdown_grace_seconds: positiveSeconds,
   podman: PodmanConfigSchema,
   images: ImagesConfigSchema,
+  pods: PodsConfigSchema,
+  /** CRI runtime handlers (RuntimeClass handler names) → OCI runtime (name or path) Podman runs them with. */
+  runtime_handlers: v.record(
+    v.pipe(v.string(), v.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "handler names must be DNS labels")),
+    v.pipe(v.string(), v.minLength(1, "must name an OCI runtime")),
+  ),
   log: LogConfigSchema,
 });
 
@@ -59,6 +75,8 @@ export type ConfigLayer = {
   shutdown_grace_seconds?: number;
   podman?: Partial<Config["podman"]>;
   images?: Partial<Config["images"]>;
+  pods?: Partial<Config["pods"]>;
+  runtime_handlers?: Record<string, string>;
   log?: Partial<Config["log"]>;
 };
 
@@ -106,6 +124,26 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     env: "CRI_PODMAN_IMAGES_INSECURE_REGISTRIES",
     description: "Registries (host or host:port, comma-separated in the environment) pulled without TLS verification",
   },
+  {
+    key: "pods.infra_image",
+    env: "CRI_PODMAN_PODS_INFRA_IMAGE",
+    description: "Image of each sandbox's infra container (\"\" = Podman's own pause image, built locally)",
+  },
+  {
+    key: "pods.network",
+    env: "CRI_PODMAN_PODS_NETWORK",
+    description: "Podman bridge network cri-podman creates and owns for pod networking",
+  },
+  {
+    key: "pods.default_subnet",
+    env: "CRI_PODMAN_PODS_DEFAULT_SUBNET",
+    description: "Subnet of that network until kubelet sends a pod CIDR",
+  },
+  {
+    key: "runtime_handlers",
+    env: "CRI_PODMAN_RUNTIME_HANDLERS",
+    description: 'RuntimeClass handlers → OCI runtime ("name=runtime,…" in the environment); "" is Podman\'s default',
+  },
   { key: "log.level", env: "CRI_PODMAN_LOG_LEVEL", flag: "--log-level", description: "debug, info, warn or error" },
   { key: "log.format", env: "CRI_PODMAN_LOG_FORMAT", description: "text (one line per event) or json" },
 ];
@@ -123,6 +161,8 @@ export function defaultConfig(runtimeDir: string): Config {
       request_timeout_seconds: 120,
     },
     images: { insecure_registries: ["localhost", "127.0.0.1", "[::1]"] },
+    pods: { infra_image: "", network: "cri-podman", default_subnet: "10.85.0.0/16" },
+    runtime_handlers: {},
     log: { level: "info", format: "text" },
   };
 }

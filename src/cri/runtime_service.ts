@@ -6,6 +6,13 @@
 import type { RuntimeService } from "../gen/runtime/v1/api_pb.ts";
 import type { ServiceHandlers } from "../grpc/service_definition.ts";
 import type { RpcContext } from "./context.ts";
+import { runPodSandbox } from "./sandbox/run_pod_sandbox.ts";
+import { stopPodSandbox } from "./sandbox/stop_pod_sandbox.ts";
+import { removePodSandbox } from "./sandbox/remove_pod_sandbox.ts";
+import { podSandboxStatus } from "./sandbox/pod_sandbox_status.ts";
+import { listPodSandbox } from "./sandbox/list_pod_sandbox.ts";
+import { updatePodSandboxResources } from "./sandbox/update_pod_sandbox_resources.ts";
+import { streamPodSandboxes } from "./sandbox/stream_pod_sandboxes.ts";
 import { runtimeConfig } from "./runtime/runtime_config.ts";
 import { status } from "./runtime/status.ts";
 import { updateRuntimeConfig } from "./runtime/update_runtime_config.ts";
@@ -15,12 +22,12 @@ import { unimplemented, unimplementedStream } from "./unimplemented.ts";
 /** Handlers of runtime.v1.RuntimeService. */
 export const runtimeServiceHandlers: ServiceHandlers<typeof RuntimeService.method, RpcContext> = {
   version,
-  runPodSandbox: unimplemented("RunPodSandbox"),
-  stopPodSandbox: unimplemented("StopPodSandbox"),
-  removePodSandbox: unimplemented("RemovePodSandbox"),
-  podSandboxStatus: unimplemented("PodSandboxStatus"),
-  listPodSandbox: unimplemented("ListPodSandbox"),
-  streamPodSandboxes: unimplementedStream("StreamPodSandboxes"),
+  runPodSandbox,
+  stopPodSandbox,
+  removePodSandbox,
+  podSandboxStatus,
+  listPodSandbox,
+  streamPodSandboxes,
   createContainer: unimplemented("CreateContainer"),
   startContainer: unimplemented("StartContainer"),
   stopContainer: unimplemented("StopContainer"),
@@ -48,5 +55,5 @@ export const runtimeServiceHandlers: ServiceHandlers<typeof RuntimeService.metho
   listPodSandboxMetrics: unimplemented("ListPodSandboxMetrics"),
   streamPodSandboxMetrics: unimplementedStream("StreamPodSandboxMetrics"),
   runtimeConfig,
-  updatePodSandboxResources: unimplemented("UpdatePodSandboxResources"),
+  updatePodSandboxResources,
 };

@@ -10,6 +10,21 @@ export class RuntimeState {
   /** The pod CIDR from the last UpdateRuntimeConfig, or "" before kubelet sent one. */
   podCidr = "";
   #info: { value: LibpodInfo; at: number } | undefined;
+  readonly #queues = new Map<string, Promise<unknown>>();
+  /** Resources kubelet last sent through UpdatePodSandboxResources, per sandbox (best effort, not persisted). */
+  readonly sandboxResources = new Map<string, unknown>();
+
+  /** Runs `fn` after every earlier call with the same `key` has settled: a mutex per key. */
+  serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.#queues.set(key, tail);
+    tail.then(() => {
+      if (this.#queues.get(key) === tail) this.#queues.delete(key);
+    });
+    return run;
+  }
 
   /** Returns Podman's info, fetching it at most once per `maxAgeMs` (GET /libpod/info costs ~200 ms). */
   async cachedInfo(fetch: () => Promise<LibpodInfo>, now: number, maxAgeMs = 30_000): Promise<LibpodInfo> {

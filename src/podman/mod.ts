@@ -3,7 +3,10 @@
  * @module
  */
 import { PodmanHttp } from "./client.ts";
+import { PodmanContainers } from "./containers.ts";
 import { PodmanImages } from "./images.ts";
+import { PodmanNetworks } from "./networks.ts";
+import { PodmanPods } from "./pods.ts";
 import { PodmanSystem } from "./system.ts";
 
 /** One Podman service, by endpoint group. */
@@ -11,6 +14,9 @@ export interface Podman {
   readonly socketPath: string;
   readonly system: PodmanSystem;
   readonly images: PodmanImages;
+  readonly pods: PodmanPods;
+  readonly containers: PodmanContainers;
+  readonly networks: PodmanNetworks;
   close(): Promise<void>;
 }
 
@@ -21,6 +27,9 @@ export function connectPodman(socketPath: string, opts: { requestTimeoutMs?: num
     socketPath,
     system: new PodmanSystem(http),
     images: new PodmanImages(http),
+    pods: new PodmanPods(http),
+    containers: new PodmanContainers(http),
+    networks: new PodmanNetworks(http),
     close: () => http.close(),
   };
 }

@@ -80,3 +80,101 @@ export interface RegistryCredentials {
   identityToken?: string;
   serverAddress?: string;
 }
+
+/** `POST /libpod/pods/create` body: the subset of Podman's PodSpecGenerator we send. */
+export interface LibpodPodSpec {
+  name: string;
+  labels?: Record<string, string>;
+  hostname?: string;
+  infra_image?: string;
+  infra_name?: string;
+  shared_namespaces?: string[];
+  pidns?: LibpodNamespace;
+  utsns?: LibpodNamespace;
+  netns?: LibpodNamespace;
+  Networks?: Record<string, Record<string, never>>;
+  portmappings?: LibpodPortMapping[];
+  dns_server?: string[];
+  dns_search?: string[];
+  dns_option?: string[];
+  no_manage_resolv_conf?: boolean;
+  sysctl?: Record<string, string>;
+  security_opt?: string[];
+  cgroup_parent?: string;
+}
+
+/** A namespace choice in a libpod spec (`nsmode`: host, bridge, private, …). */
+export interface LibpodNamespace {
+  nsmode: string;
+  value?: string;
+}
+
+/** A published port of a pod. */
+export interface LibpodPortMapping {
+  host_ip?: string;
+  host_port: number;
+  container_port: number;
+  protocol: "tcp" | "udp";
+  range?: number;
+}
+
+/** `GET /libpod/pods/json` item. */
+export interface LibpodPodListItem {
+  Id: string;
+  Name: string;
+  Created: string;
+  Status: string;
+  InfraId: string;
+  Labels?: Record<string, string> | null;
+  Containers?: { Id: string; Names: string; Status: string }[] | null;
+  Networks?: string[] | null;
+}
+
+/** `GET /libpod/pods/{id}/json`. */
+export interface LibpodPodInspect {
+  Id: string;
+  Name: string;
+  Created: string;
+  State: string;
+  Hostname?: string;
+  Labels?: Record<string, string> | null;
+  InfraContainerID?: string;
+  SharedNamespaces?: string[] | null;
+  CgroupParent?: string;
+  Containers?: { Id: string; Name: string; State: string }[] | null;
+  InfraConfig?: Record<string, unknown>;
+}
+
+/** `GET /libpod/containers/{id}/json` (the parts we read). */
+export interface LibpodContainerInspect {
+  Id: string;
+  Name: string;
+  Created: string;
+  State: {
+    Status: string;
+    Running: boolean;
+    Pid: number;
+    ExitCode: number;
+    StartedAt?: string;
+    FinishedAt?: string;
+    OOMKilled?: boolean;
+    Error?: string;
+  };
+  Pod?: string;
+  IsInfra?: boolean;
+  NetworkSettings?: {
+    IPAddress?: string;
+    GlobalIPv6Address?: string;
+    Networks?: Record<string, { IPAddress?: string; GlobalIPv6Address?: string }> | null;
+  };
+  HostConfig?: { NetworkMode?: string; PidMode?: string; IpcMode?: string; UTSMode?: string };
+}
+
+/** `GET /libpod/networks/{name}/json` (netavark network). */
+export interface LibpodNetwork {
+  name: string;
+  id: string;
+  driver: string;
+  subnets?: { subnet: string; gateway?: string }[] | null;
+  labels?: Record<string, string> | null;
+}

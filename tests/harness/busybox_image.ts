@@ -33,9 +33,36 @@ export async function imageExists(ref: string): Promise<boolean> {
  * with `/bin/busybox`, one symlink per applet, `/etc/passwd` and `/etc/group` (root and nobody), imported with
  * `CMD ["/bin/sh"]`. Skips the build when the image is already there.
  */
-export async function ensureBusyboxImage(ref: string = BUSYBOX_IMAGE): Promise<string> {
-  if (!(await imageExists(ref))) await buildBusyboxImage(ref);
-  return (await run("podman", ["image", "inspect", "--format", "{{.Id}}", ref])).trim();
+export function ensureBusyboxImage(ref: string = BUSYBOX_IMAGE): Promise<string> {
+  let pending = ensured.get(ref);
+  if (pending === undefined) {
+    pending = withBuildLock(async () => {
+      if (!(await imageExists(ref))) await buildBusyboxImage(ref);
+      return (await run("podman", ["image", "inspect", "--format", "{{.Id}}", ref])).trim();
+    });
+    // A failure is not cached: the next caller tries again.
+    pending.catch(() => ensured.delete(ref));
+    ensured.set(ref, pending);
+  }
+  return pending;
+}
+
+const ensured = new Map<string, Promise<string>>();
+
+/**
+ * Runs `fn` holding an exclusive lock shared by all test processes of this user. Test modules run in parallel:
+ * without it two of them could both import, and the second import would move the tag to a new image id under
+ * the feet of a test that already resolved the first.
+ */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  const dir = Deno.env.get("XDG_RUNTIME_DIR") ?? Deno.env.get("TMPDIR") ?? "/tmp";
+  using file = await Deno.open(`${dir}/cri-podman-test-image.lock`, { create: true, write: true });
+  await file.lock(true);
+  try {
+    return await fn();
+  } finally {
+    await file.unlock();
+  }
 }
 
 /** Builds the busybox image and tags it `ref`, replacing any image of that name. */

@@ -5,7 +5,8 @@
  */
 import { type BackgroundProcess, spawnBackground } from "./_process.ts";
 import { connectCri, type CriClient } from "./cri_client.ts";
-import { makeTempDir, type TempDir, waitFor } from "./temp.ts";
+import { run } from "./_process.ts";
+import { makeTempDir, type TempDir, uniqueName, waitFor } from "./temp.ts";
 
 const MOD_TS = new URL("../../mod.ts", import.meta.url).pathname;
 const DENO_JSON = new URL("../../deno.json", import.meta.url).pathname;
@@ -34,6 +35,10 @@ export interface CriServer extends AsyncDisposable {
   readonly pid: number;
   readonly process: BackgroundProcess;
   readonly client: CriClient;
+  /** The pod network this server owns (unique per server, removed on dispose). */
+  readonly network: string;
+  /** Its default subnet (a random /24 of 10.200.0.0/13, so parallel servers do not collide). */
+  readonly subnet: string;
   /** The server's log so far. */
   log(): string;
   /** SIGTERM and wait; returns the exit code. */
@@ -59,7 +64,15 @@ export async function startCriServer(opts: CriServerOptions): Promise<CriServer>
     opts.embeddedPodman ? "--embedded-podman" : "--no-embedded-podman",
     ...(opts.args ?? []),
   ];
-  const process = spawnBackground(Deno.execPath(), args, { logPath, env: { NO_COLOR: "1", ...opts.env } });
+  const network = uniqueName("cri-podman-test-net");
+  const subnet = `10.${200 + Math.floor(Math.random() * 8)}.${Math.floor(Math.random() * 256)}.0/24`;
+  const env = {
+    NO_COLOR: "1",
+    CRI_PODMAN_PODS_NETWORK: network,
+    CRI_PODMAN_PODS_DEFAULT_SUBNET: subnet,
+    ...opts.env,
+  };
+  const process = spawnBackground(Deno.execPath(), args, { logPath, env });
   const client = connectCri(socketPath);
   const log = () => {
     try {
@@ -73,6 +86,7 @@ export async function startCriServer(opts: CriServerOptions): Promise<CriServer>
     stopped ??= (async () => {
       client.close();
       const status = await process.stop(20_000);
+      await run("podman", ["network", "rm", "--force", network]).catch(() => {});
       return status.code;
     })();
   if (opts.waitReady ?? true) {
@@ -93,6 +107,8 @@ export async function startCriServer(opts: CriServerOptions): Promise<CriServer>
     pid: process.pid,
     process,
     client,
+    network,
+    subnet,
     log,
     stop,
     async [Symbol.asyncDispose]() {

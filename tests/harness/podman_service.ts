@@ -124,10 +124,11 @@ export async function startPodmanService(options: PodmanServiceOptions = {}): Pr
     );
     proc = current;
     try {
-      await waitFor(async () => {
-        if (current.hasExited) throw new Error("the service exited");
-        return await pingPodman(socketPath);
+      const outcome = await waitFor(async () => {
+        if (current.hasExited) return "exited";
+        return await pingPodman(socketPath) && "ready";
       }, { timeoutMs: startTimeoutMs, intervalMs: 50, what: `Podman service on "${socketPath}"` });
+      if (outcome === "exited") throw new Error(`Podman service on "${socketPath}" exited while starting`);
     } catch (err) {
       await current.stop(2_000);
       throw new Error(`${(err as Error).message}\n--- podman service log ---\n${current.logTail()}`, { cause: err });

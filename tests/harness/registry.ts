@@ -84,12 +84,13 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
     await Deno.writeTextFile(configPath, registryConfig(storageDir, address, htpasswdPath));
     const candidate = spawnBackground(REGISTRY_BINARY, ["serve", configPath], { logPath });
     try {
-      await waitFor(async () => {
-        if (candidate.hasExited) throw new Error("the registry exited");
+      const outcome = await waitFor(async () => {
+        if (candidate.hasExited) return "exited";
         const res = await fetch(`http://${address}/v2/`, { signal: AbortSignal.timeout(2_000) });
         await res.body?.cancel();
-        return res.status === 200 || res.status === 401;
+        return (res.status === 200 || res.status === 401) && "ready";
       }, { timeoutMs: options.startTimeoutMs ?? 15_000, what: `registry on ${address}` });
+      if (outcome === "exited") throw new Error(`Registry on ${address} exited while starting`);
       proc = candidate;
     } catch (err) {
       await candidate.stop(2_000);

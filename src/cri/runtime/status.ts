@@ -21,7 +21,10 @@ export async function status(
     status: {
       conditions: [runtimeCondition(pingError), networkCondition({ info, tunUsable: await tunUsable() })],
     },
-    runtimeHandlers: [{ name: "", features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
+    runtimeHandlers: ["", ...Object.keys(ctx.config.runtime_handlers)].map((name) => ({
+      name,
+      features: { recursiveReadOnlyMounts: false, userNamespaces: false },
+    })),
     features: { supplementalGroupsPolicy: false, userNamespacesHostNetwork: false },
     info: req.verbose ? toStatusInfo(info, ctx.config, ctx.state.podCidr) : {},
   };

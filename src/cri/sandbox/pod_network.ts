@@ -1,0 +1,74 @@
+/**
+ * The Podman bridge network cri-podman owns: created on first need with the pod CIDR kubelet sent (or the default
+ * subnet), re-created for a new pod CIDR only while no pod uses it.
+ * @module
+ */
+import { CriError, isCriError } from "../../errors.ts";
+import { networkLabels, SANDBOX_FILTER } from "../../translate/labels.ts";
+import type { RpcContext, ServiceDeps } from "../context.ts";
+
+/** The first IPv4 CIDR of kubelet's pod CIDR (which may list an IPv6 one too), or the configured default. */
+export function podSubnet(deps: Pick<ServiceDeps, "config" | "state">): string {
+  const v4 = deps.state.podCidr.split(",").map((c) => c.trim()).find((c) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c));
+  return v4 ?? deps.config.pods.default_subnet;
+}
+
+/** Makes sure the pod network exists; creates it with {@link podSubnet} if not. */
+export function ensurePodNetwork(ctx: RpcContext): Promise<void> {
+  return ctx.state.serialize("pod-network", async () => {
+    const name = ctx.config.pods.network;
+    if (await ctx.podman.networks.inspect(name, { signal: ctx.signal })) return;
+    const subnet = podSubnet(ctx);
+    try {
+      await createNetwork(ctx, name, subnet);
+      ctx.log.info("created pod network", { network: name, subnet });
+    } catch (err) {
+      // Someone else (another cri-podman, the CLI) created it meanwhile: fine, use it.
+      if (!(isCriError(err, "AlreadyExists") && await ctx.podman.networks.inspect(name))) throw err;
+    }
+  });
+}
+
+/**
+ * Applies a new pod CIDR to the network: creates it with that subnet, or re-creates it while no sandbox of ours
+ * exists; otherwise keeps the subnet and logs why (pods' IPs must not change under them).
+ */
+export function applyPodCidr(ctx: RpcContext): Promise<void> {
+  return ctx.state.serialize("pod-network", async () => {
+    const name = ctx.config.pods.network;
+    const subnet = podSubnet(ctx);
+    const net = await ctx.podman.networks.inspect(name, { signal: ctx.signal });
+    const current = net?.subnets?.map((s) => s.subnet) ?? [];
+    if (net && current.includes(subnet)) return;
+    if (net) {
+      const pods = await ctx.podman.pods.list(SANDBOX_FILTER, { signal: ctx.signal });
+      if (pods.some((p) => p.Networks?.includes(name))) {
+        ctx.log.warn("pod CIDR not applied: pods use the network", { network: name, subnet: current, podCidr: subnet });
+        return;
+      }
+      await ctx.podman.networks.remove(name, { signal: ctx.signal });
+    }
+    await createNetwork(ctx, name, subnet);
+    ctx.log.info(net ? "re-created pod network for the pod CIDR" : "created pod network", { network: name, subnet });
+  });
+}
+
+/** Creates the bridge network; a subnet clash becomes FailedPrecondition saying what to change. */
+async function createNetwork(ctx: RpcContext, name: string, subnet: string): Promise<void> {
+  try {
+    await ctx.podman.networks.createBridge(name, subnet, networkLabels(), { signal: ctx.signal });
+  } catch (err) {
+    if (isCriError(err) && /already used|overlap/i.test(err.message)) {
+      throw new CriError(
+        "FailedPrecondition",
+        `Cannot create pod network "${name}" with subnet ${subnet}: another network or host route uses it; set ` +
+          `pods.default_subnet (or kubelet's pod CIDR) to a free range: ${err.message}`,
+        { cause: err },
+      );
+    }
+    if (isCriError(err) && /network name .* already used|already exists/i.test(err.message)) {
+      throw new CriError("AlreadyExists", err.message, { cause: err });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,86 @@
+import type { RunPodSandboxRequest, RunPodSandboxResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { CriError, isCriError } from "../../errors.ts";
+import { ensureDirectory } from "../../host/dirs.ts";
+import { isHostNetwork, sandboxName, toLibpodPodSpec, validateSandboxConfig } from "../../translate/sandbox.ts";
+import type { RpcContext } from "../context.ts";
+import { ensurePodNetwork } from "./pod_network.ts";
+
+/**
+ * RunPodSandbox creates and starts a pod-level sandbox, ready on success (CRI api.proto). The sandbox is a Podman
+ * pod whose infra container holds its namespaces; every CRI fact goes into the pod's labels.
+ * Idempotent: no. The pod name comes from the metadata only, so a retry meets the pod it created and is refused
+ * with ALREADY_EXISTS naming it, never a twin. On any failure the pod is removed again: nothing half-made stays.
+ * Podman: POST /libpod/networks/create (first pod), POST /libpod/pods/create, POST /libpod/pods/{id}/start.
+ */
+export async function runPodSandbox(
+  ctx: RpcContext,
+  req: RunPodSandboxRequest,
+): Promise<MessageInitShape<typeof RunPodSandboxResponseSchema>> {
+  const config = validateSandboxConfig(req.config);
+  const handler = req.runtimeHandler;
+  if (handler !== "" && !(handler in ctx.config.runtime_handlers)) {
+    const known = ["(default)", ...Object.keys(ctx.config.runtime_handlers)].join(", ");
+    throw new CriError("InvalidArgument", `runtime_handler "${handler}" is not configured; configured: ${known}`);
+  }
+  if (config.logDirectory) {
+    if (!config.logDirectory.startsWith("/")) {
+      throw new CriError("InvalidArgument", `config.log_directory "${config.logDirectory}" must be an absolute path`);
+    }
+    await ensureDirectory(config.logDirectory).catch((err: Error) => {
+      throw new CriError(
+        "InvalidArgument",
+        `config.log_directory "${config.logDirectory}" cannot be created: ${err.message}`,
+      );
+    });
+  }
+  if (!isHostNetwork(config)) await ensurePodNetwork(ctx);
+
+  const spec = toLibpodPodSpec(config, handler, {
+    networkName: ctx.config.pods.network,
+    infraImage: ctx.config.pods.infra_image,
+  });
+  let id: string;
+  try {
+    id = await ctx.podman.pods.create(spec, { signal: ctx.signal });
+  } catch (err) {
+    if (isCriError(err, "FailedPrecondition") && /already exists|name.*in use/i.test(err.message)) {
+      const existing = await ctx.podman.pods.inspect(spec.name, { signal: ctx.signal });
+      throw new CriError(
+        "AlreadyExists",
+        `A pod sandbox with the same metadata already exists: "${existing?.Id ?? spec.name}" (${
+          sandboxName(config.metadata)
+        })`,
+      );
+    }
+    throw err;
+  }
+  try {
+    await ctx.podman.pods.start(id, { signal: ctx.signal });
+  } catch (err) {
+    await ctx.podman.pods.remove(id).catch((cleanup: Error) =>
+      ctx.log.error("cannot remove a pod that failed to start", { pod: id, error: cleanup.message })
+    );
+    throw explainStartFailure(err, config.portMappings.map((p) => p.hostPort));
+  }
+  ctx.log.info("pod sandbox ready", { id, name: spec.name, handler });
+  return { podSandboxId: id };
+}
+
+/** Names the field behind the usual start failures (a host port in use, a sysctl the kernel refuses). */
+function explainStartFailure(err: unknown, hostPorts: number[]): unknown {
+  if (!isCriError(err)) return err;
+  if (/address already in use|bind:/.test(err.message)) {
+    return new CriError(
+      "InvalidArgument",
+      `config.port_mappings: a host port is already taken (${
+        hostPorts.filter((p) => p > 0).join(", ")
+      }): ${err.message}`,
+      { cause: err },
+    );
+  }
+  if (/sysctl/i.test(err.message)) {
+    return new CriError("InvalidArgument", `config.linux.sysctls: ${err.message}`, { cause: err });
+  }
+  return err;
+}

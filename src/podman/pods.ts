@@ -1,0 +1,76 @@
+/**
+ * libpod pod endpoints: create, start, stop, remove, inspect, list.
+ * @module
+ */
+import { ignoreNotFound } from "../errors.ts";
+import type { PodmanHttp } from "./client.ts";
+import type { CallOptions } from "./images.ts";
+import type { LibpodPodInspect, LibpodPodListItem, LibpodPodSpec } from "./types.ts";
+
+/** Pod operations on one Podman. */
+export class PodmanPods {
+  readonly #http: PodmanHttp;
+
+  /** Wraps a libpod HTTP client. */
+  constructor(http: PodmanHttp) {
+    this.#http = http;
+  }
+
+  /** Creates a pod (with its infra container, not started) and returns its ID; a taken name is 409. */
+  async create(spec: LibpodPodSpec, opts: CallOptions = {}): Promise<string> {
+    const res = await this.#http.json<{ Id: string }>(`Cannot create pod "${spec.name}"`, "POST", "/pods/create", {
+      body: spec,
+      signal: opts.signal,
+    });
+    return res.body.Id;
+  }
+
+  /** Starts every container of the pod, the infra container first. */
+  async start(id: string, opts: CallOptions = {}): Promise<void> {
+    // 304: already running.
+    await this.#http.json(`Cannot start pod "${id}"`, "POST", `/pods/${encodeURIComponent(id)}/start`, {
+      signal: opts.signal,
+      okStatuses: [304],
+    });
+  }
+
+  /** Stops every container of the pod, waiting `timeoutSeconds` before SIGKILL; absent pods count as stopped. */
+  async stop(id: string, opts: CallOptions & { timeoutSeconds?: number } = {}): Promise<void> {
+    await ignoreNotFound(
+      this.#http.json(`Cannot stop pod "${id}"`, "POST", `/pods/${encodeURIComponent(id)}/stop`, {
+        query: { t: opts.timeoutSeconds },
+        signal: opts.signal,
+        okStatuses: [304],
+      }),
+    );
+  }
+
+  /** Removes the pod and all of its containers, running or not; absent pods count as removed. */
+  async remove(id: string, opts: CallOptions = {}): Promise<void> {
+    await ignoreNotFound(
+      this.#http.json(`Cannot remove pod "${id}"`, "DELETE", `/pods/${encodeURIComponent(id)}`, {
+        query: { force: true },
+        signal: opts.signal,
+      }),
+    );
+  }
+
+  /** Inspects a pod by ID, ID prefix or name; `undefined` when it does not exist. */
+  async inspect(id: string, opts: CallOptions = {}): Promise<LibpodPodInspect | undefined> {
+    const res = await ignoreNotFound(
+      this.#http.json<LibpodPodInspect>(`Cannot inspect pod "${id}"`, "GET", `/pods/${encodeURIComponent(id)}/json`, {
+        signal: opts.signal,
+      }),
+    );
+    return res?.body;
+  }
+
+  /** Lists pods carrying every `key=value` label given. */
+  async list(labels: readonly string[], opts: CallOptions = {}): Promise<LibpodPodListItem[]> {
+    const res = await this.#http.json<LibpodPodListItem[] | null>("Cannot list pods", "GET", "/pods/json", {
+      query: { filters: JSON.stringify({ label: labels }) },
+      signal: opts.signal,
+    });
+    return res.body ?? [];
+  }
+}

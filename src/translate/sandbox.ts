@@ -1,0 +1,283 @@
+/**
+ * CRI pod sandboxes ⇄ Podman pods: validation of a PodSandboxConfig, the libpod pod spec it becomes, and the CRI
+ * views (list item, status) rebuilt from Podman's answers and the labels we stored. Pure.
+ * @module
+ */
+import { fromJsonString, type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
+import {
+  NamespaceMode,
+  type NamespaceOption,
+  type PodSandboxConfig,
+  PodSandboxConfigSchema,
+  type PodSandboxFilter,
+  type PodSandboxSchema,
+  PodSandboxState,
+  type PodSandboxStatusSchema,
+  Protocol,
+  SecurityProfile_ProfileType,
+} from "../gen/runtime/v1/api_pb.ts";
+import { CriError } from "../errors.ts";
+import type {
+  LibpodContainerInspect,
+  LibpodPodInspect,
+  LibpodPodListItem,
+  LibpodPodSpec,
+  LibpodPortMapping,
+} from "../podman/types.ts";
+import { RUNTIME_HANDLER, SANDBOX_CONFIG, sandboxLabels } from "./labels.ts";
+import { rfc3339ToNanos } from "./time.ts";
+
+/** A CRI PodSandbox (list item) as handlers return it. */
+export type CriPodSandbox = MessageInitShape<typeof PodSandboxSchema>;
+/** A CRI PodSandboxStatus as handlers return it. */
+export type CriPodSandboxStatus = MessageInitShape<typeof PodSandboxStatusSchema>;
+
+/** What the spec needs besides the CRI config. */
+export interface SandboxSpecOptions {
+  /** The bridge network pods join (pods.network). */
+  networkName: string;
+  /** Infra image; "" = Podman's default pause image. */
+  infraImage: string;
+}
+
+/** A sandbox's facts as stored in its pod's labels. */
+export interface StoredSandbox {
+  config: PodSandboxConfig;
+  runtimeHandler: string;
+}
+
+const NAME_PART = /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/;
+const DNS_OPTION = /^[A-Za-z0-9_-]+(:[A-Za-z0-9._-]+)?$/;
+const DNS_SEARCH = /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?\.?$/;
+const HOSTNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SYSCTL = /^[a-z0-9_]+([./][a-z0-9_-]+)+$/;
+
+function invalid(message: string): CriError {
+  return new CriError("InvalidArgument", message);
+}
+
+/**
+ * The Podman pod name of a sandbox, derived from its metadata only, so that a retried RunPodSandbox meets the pod
+ * it already created instead of making a twin (the cri-dockerd scheme: k8s_<name>_<namespace>_<uid>_<attempt>).
+ */
+export function sandboxName(md: { name: string; namespace: string; uid: string; attempt: number }): string {
+  return `k8s_${md.name}_${md.namespace}_${md.uid}_${md.attempt}`;
+}
+
+/** Checks a RunPodSandbox config, naming the offending field; returns it with metadata present. */
+export function validateSandboxConfig(config: PodSandboxConfig | undefined): PodSandboxConfig & {
+  metadata: NonNullable<PodSandboxConfig["metadata"]>;
+} {
+  if (!config) throw invalid("config must be set");
+  const md = config.metadata;
+  if (!md) throw invalid("config.metadata must be set");
+  for (const [field, value] of [["name", md.name], ["namespace", md.namespace], ["uid", md.uid]] as const) {
+    if (!value) throw invalid(`config.metadata.${field} must not be empty`);
+    if (!NAME_PART.test(value) || value.length > 253) {
+      throw invalid(`config.metadata.${field} "${value}" must be letters, digits, '-' and '.' (at most 253)`);
+    }
+  }
+  if (config.hostname && (!HOSTNAME.test(config.hostname) || config.hostname.length > 64)) {
+    throw invalid(`config.hostname "${config.hostname}" is not a valid host name`);
+  }
+  validateDns(config);
+  validatePorts(config);
+  const ns = config.linux?.securityContext?.namespaceOptions;
+  if (ns) validateNamespaces(ns);
+  for (const key of Object.keys(config.linux?.sysctls ?? {})) {
+    if (!SYSCTL.test(key)) throw invalid(`config.linux.sysctls key "${key}" is not a sysctl name`);
+  }
+  return config as PodSandboxConfig & { metadata: NonNullable<PodSandboxConfig["metadata"]> };
+}
+
+function validateDns(config: PodSandboxConfig): void {
+  const dns = config.dnsConfig;
+  if (!dns) return;
+  dns.servers.forEach((s, i) => {
+    if (!isIp(s)) throw invalid(`config.dns_config.servers[${i}] "${s}" is not an IP address`);
+  });
+  dns.searches.forEach((s, i) => {
+    if (!DNS_SEARCH.test(s)) throw invalid(`config.dns_config.searches[${i}] "${s}" is not a domain name`);
+  });
+  dns.options.forEach((o, i) => {
+    if (!DNS_OPTION.test(o)) throw invalid(`config.dns_config.options[${i}] "${o}" is not a resolv.conf option`);
+  });
+}
+
+function validatePorts(config: PodSandboxConfig): void {
+  config.portMappings.forEach((p, i) => {
+    const field = `config.port_mappings[${i}]`;
+    if (p.protocol === Protocol.SCTP) {
+      throw invalid(`${field}.protocol SCTP is not supported: rootless Podman publishes only TCP and UDP ports`);
+    }
+    if (p.protocol !== Protocol.TCP && p.protocol !== Protocol.UDP) {
+      throw invalid(`${field}.protocol ${p.protocol} is unknown`);
+    }
+    if (p.containerPort < 1 || p.containerPort > 65535) {
+      throw invalid(`${field}.container_port ${p.containerPort} is not a port number`);
+    }
+    if (p.hostPort < 0 || p.hostPort > 65535) throw invalid(`${field}.host_port ${p.hostPort} is not a port number`);
+    if (p.hostIp && !isIp(p.hostIp)) throw invalid(`${field}.host_ip "${p.hostIp}" is not an IP address`);
+  });
+}
+
+function validateNamespaces(ns: NamespaceOption): void {
+  const field = "config.linux.security_context.namespace_options";
+  if (ns.network !== NamespaceMode.POD && ns.network !== NamespaceMode.NODE) {
+    throw invalid(`${field}.network must be POD or NODE for a sandbox`);
+  }
+  if (ns.pid === NamespaceMode.TARGET) throw invalid(`${field}.pid TARGET is only valid for containers`);
+  if (ns.ipc !== NamespaceMode.POD && ns.ipc !== NamespaceMode.NODE) {
+    throw invalid(`${field}.ipc must be POD or NODE for a sandbox`);
+  }
+  if (ns.usernsOptions && ns.usernsOptions.mode !== NamespaceMode.NODE) {
+    throw invalid(
+      `${field}.userns_options: pod user namespaces are not supported (Status reports userNamespaces false)`,
+    );
+  }
+}
+
+function isIp(s: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255);
+  return /^[0-9a-fA-F:]+$/.test(s) && s.includes(":") && s.split("::").length <= 2;
+}
+
+/** Whether the sandbox uses the node's network namespace. */
+export function isHostNetwork(config: PodSandboxConfig): boolean {
+  return config.linux?.securityContext?.namespaceOptions?.network === NamespaceMode.NODE;
+}
+
+/** The libpod pod spec of a validated sandbox config. */
+export function toLibpodPodSpec(
+  config: ReturnType<typeof validateSandboxConfig>,
+  runtimeHandler: string,
+  opts: SandboxSpecOptions,
+): LibpodPodSpec {
+  const ns = config.linux?.securityContext?.namespaceOptions;
+  const hostNetwork = isHostNetwork(config);
+  // Unset options are the proto's zero values: POD for every namespace. kubelet sends pid CONTAINER (one PID
+  // namespace per container) unless the pod shares its process namespace; NODE is the host's.
+  const shared = ["net", "uts"];
+  if (ns?.ipc !== NamespaceMode.NODE) shared.push("ipc");
+  if (ns?.pid !== NamespaceMode.CONTAINER) shared.push("pid");
+  const spec: LibpodPodSpec = {
+    name: sandboxName(config.metadata),
+    labels: sandboxLabels(toJsonString(PodSandboxConfigSchema, config), runtimeHandler),
+    shared_namespaces: shared,
+  };
+  if (opts.infraImage) spec.infra_image = opts.infraImage;
+  if (ns?.pid === NamespaceMode.NODE) spec.pidns = { nsmode: "host" };
+  if (hostNetwork) {
+    // The node's network and UTS namespaces: kubelet's hostname for such pods is the node's own.
+    spec.netns = { nsmode: "host" };
+    spec.utsns = { nsmode: "host" };
+  } else {
+    spec.netns = { nsmode: "bridge" };
+    spec.Networks = { [opts.networkName]: {} };
+    if (config.hostname) spec.hostname = config.hostname;
+    const ports = toLibpodPortMappings(config);
+    if (ports.length > 0) spec.portmappings = ports;
+  }
+  const dns = config.dnsConfig;
+  if (dns?.servers.length) spec.dns_server = [...dns.servers];
+  if (dns?.searches.length) spec.dns_search = [...dns.searches];
+  if (dns?.options.length) spec.dns_option = [...dns.options];
+  const sysctls = config.linux?.sysctls ?? {};
+  if (Object.keys(sysctls).length > 0) spec.sysctl = { ...sysctls };
+  const seccomp = toSeccompOption(config);
+  if (seccomp) spec.security_opt = [seccomp];
+  return spec;
+}
+
+/** Published ports: only mappings with a host port (0 means "not published", as in containerd). */
+export function toLibpodPortMappings(config: PodSandboxConfig): LibpodPortMapping[] {
+  return config.portMappings.filter((p) => p.hostPort > 0).map((p) => ({
+    host_port: p.hostPort,
+    container_port: p.containerPort,
+    protocol: p.protocol === Protocol.UDP ? "udp" : "tcp",
+    ...(p.hostIp ? { host_ip: p.hostIp } : {}),
+  }));
+}
+
+function toSeccompOption(config: PodSandboxConfig): string | undefined {
+  const sc = config.linux?.securityContext;
+  if (!sc) return undefined;
+  if (sc.seccomp) {
+    if (sc.seccomp.profileType === SecurityProfile_ProfileType.Unconfined) return "seccomp=unconfined";
+    if (sc.seccomp.profileType === SecurityProfile_ProfileType.Localhost) return `seccomp=${sc.seccomp.localhostRef}`;
+    return undefined;
+  }
+  const path = sc.seccompProfilePath;
+  if (path === "unconfined") return "seccomp=unconfined";
+  if (path.startsWith("localhost/")) return `seccomp=${path.slice("localhost/".length)}`;
+  return undefined;
+}
+
+/** Reads what we stored in a pod's labels; `undefined` for pods whose labels are not ours or are damaged. */
+export function readStoredSandbox(labels: Record<string, string> | null | undefined): StoredSandbox | undefined {
+  const json = labels?.[SANDBOX_CONFIG];
+  if (!json) return undefined;
+  try {
+    return { config: fromJsonString(PodSandboxConfigSchema, json), runtimeHandler: labels?.[RUNTIME_HANDLER] ?? "" };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A ListPodSandbox item from a pod list entry; `undefined` if the pod is not a readable sandbox of ours. */
+export function toCriSandboxFromList(pod: LibpodPodListItem): CriPodSandbox | undefined {
+  const stored = readStoredSandbox(pod.Labels);
+  if (!stored) return undefined;
+  const infra = pod.Containers?.find((c) => c.Id === pod.InfraId);
+  return {
+    id: pod.Id,
+    metadata: stored.config.metadata,
+    state: infra?.Status === "running" ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY,
+    createdAt: rfc3339ToNanos(pod.Created),
+    labels: { ...stored.config.labels },
+    annotations: { ...stored.config.annotations },
+    runtimeHandler: stored.runtimeHandler,
+  };
+}
+
+/** PodSandboxStatus from the pod, its infra container and the stored config. */
+export function toCriSandboxStatus(
+  pod: LibpodPodInspect,
+  infra: LibpodContainerInspect | undefined,
+  stored: StoredSandbox,
+  networkName: string,
+): CriPodSandboxStatus {
+  const ready = infra?.State.Running === true;
+  const hostNetwork = isHostNetwork(stored.config);
+  const net = infra?.NetworkSettings?.Networks?.[networkName];
+  const ip = hostNetwork ? "" : (net?.IPAddress ?? "");
+  const ipv6 = hostNetwork ? "" : (net?.GlobalIPv6Address ?? "");
+  const ns = stored.config.linux?.securityContext?.namespaceOptions;
+  return {
+    id: pod.Id,
+    metadata: stored.config.metadata,
+    state: ready ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY,
+    createdAt: rfc3339ToNanos(pod.Created),
+    network: { ip: ready ? ip : "", additionalIps: ready && ipv6 ? [{ ip: ipv6 }] : [] },
+    linux: {
+      namespaces: {
+        options: ns ?? {},
+      },
+    },
+    labels: { ...stored.config.labels },
+    annotations: { ...stored.config.annotations },
+    runtimeHandler: stored.runtimeHandler,
+  };
+}
+
+/** Tells whether a sandbox passes a ListPodSandbox filter (id prefix, state, label selector). */
+export function matchesSandboxFilter(sandbox: CriPodSandbox, filter: PodSandboxFilter | undefined): boolean {
+  if (!filter) return true;
+  if (filter.id && !(sandbox.id ?? "").startsWith(filter.id)) return false;
+  if (filter.state && sandbox.state !== filter.state.state) return false;
+  for (const [key, value] of Object.entries(filter.labelSelector)) {
+    if (sandbox.labels?.[key] !== value) return false;
+  }
+  return true;
+}
