@@ -73,8 +73,10 @@ export function codeForStreamedMessage(message: string): ErrorCode {
 /** Extracts the human message from a libpod error body (`{ cause, message, response }`). */
 export function podmanMessage(body: unknown): string {
   if (body && typeof body === "object") {
-    const b = body as { message?: unknown; cause?: unknown };
+    const b = body as { message?: unknown; cause?: unknown; Errs?: unknown };
     if (typeof b.message === "string" && b.message) return b.message;
+    // Pod start/stop/kill report per-container failures as {"Errs": [...], "Id": ...}.
+    if (Array.isArray(b.Errs) && b.Errs.length > 0) return b.Errs.map(String).join("; ");
     if (typeof b.cause === "string" && b.cause) return b.cause;
   }
   if (typeof body === "string" && body) return body.trim().slice(0, 500);

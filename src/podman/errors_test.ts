@@ -268,3 +268,10 @@ Deno.test("podmanMessage()", async (t) => {
     assert.equal(podmanMessage("x".repeat(2000)).length, 500);
   });
 });
+
+Deno.test("podmanMessage() reads the per-container errors of pod start/stop/kill answers", () => {
+  assert.equal(
+    podmanMessage({ Errs: ["starting container x: bind: address already in use", "second"], Id: "abc" }),
+    "starting container x: bind: address already in use; second",
+  );
+});

@@ -6,7 +6,7 @@ import { findSandbox } from "./find_sandbox.ts";
 /**
  * RemovePodSandbox removes the sandbox with all of its containers, forcibly if they still run.
  * Idempotent: a sandbox that is gone counts as removed (CRI api.proto, RemovePodSandbox).
- * Podman: GET /libpod/pods/{id}/json, DELETE /libpod/pods/{id}?force=true.
+ * Podman: GET /libpod/pods/{id}/json, DELETE /libpod/pods/{id}?force=true&timeout=0.
  */
 export async function removePodSandbox(
   ctx: RpcContext,

@@ -58,13 +58,18 @@ export async function runPodSandbox(
   try {
     await ctx.podman.pods.start(id, { signal: ctx.signal });
   } catch (err) {
-    await ctx.podman.pods.remove(id).catch((cleanup: Error) =>
-      ctx.log.error("cannot remove a pod that failed to start", { pod: id, error: cleanup.message })
-    );
+    await removeQuietly(ctx, id);
     throw explainStartFailure(err, config.portMappings.map((p) => p.hostPort));
   }
   ctx.log.info("pod sandbox ready", { id, name: spec.name, handler });
   return { podSandboxId: id };
+}
+
+/** Removes a half-made pod; a failure to do so is logged, the original error is what the caller sees. */
+async function removeQuietly(ctx: RpcContext, idOrName: string): Promise<void> {
+  await ctx.podman.pods.remove(idOrName).catch((err: Error) =>
+    ctx.log.error("cannot remove a pod that failed to start", { pod: idOrName, error: err.message })
+  );
 }
 
 /** Names the field behind the usual start failures (a host port in use, a sysctl the kernel refuses). */

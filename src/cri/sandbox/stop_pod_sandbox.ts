@@ -7,13 +7,13 @@ import { findSandbox } from "./find_sandbox.ts";
  * StopPodSandbox stops every process of the sandbox, forcibly, and releases its network (the infra container's
  * netavark teardown frees the IP).
  * Idempotent: a sandbox that is already stopped or gone counts as stopped (CRI api.proto, StopPodSandbox).
- * Podman: GET /libpod/pods/{id}/json, POST /libpod/pods/{id}/stop?t=0.
+ * Podman: GET /libpod/pods/{id}/json, POST /libpod/pods/{id}/kill?signal=SIGKILL, POST /libpod/pods/{id}/stop?t=1.
  */
 export async function stopPodSandbox(
   ctx: RpcContext,
   req: StopPodSandboxRequest,
 ): Promise<MessageInitShape<typeof StopPodSandboxResponseSchema>> {
   const found = await findSandbox(ctx, req.podSandboxId);
-  if (found) await ctx.podman.pods.stop(found.pod.Id, { timeoutSeconds: 0, signal: ctx.signal });
+  if (found) await ctx.podman.pods.kill(found.pod.Id, { signal: ctx.signal });
   return {};
 }
