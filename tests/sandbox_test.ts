@@ -16,7 +16,7 @@ import {
 import { run } from "./harness/_process.ts";
 import type { CallError, CriClient } from "./harness/cri_client.ts";
 import { startCriServer } from "./harness/cri_server.ts";
-import { httpGetInNetns, serveHttpInNetns } from "./harness/netns.ts";
+import { httpGetInNetns, runInNetns, serveHttpInNetns } from "./harness/netns.ts";
 import { startPodmanService } from "./harness/podman_service.ts";
 import { freePort, makeTempDir, processExists, uniqueName } from "./harness/temp.ts";
 
@@ -386,4 +386,54 @@ Deno.test("bad sandbox input: a clear error naming the field, and no pod left be
       assert.ok(!containers.includes(name), "no infra container left");
     },
   );
+});
+
+Deno.test("runtime handlers, sysctls and recorded cgroup facts; the infra image is pinned", integration, async (t) => {
+  await using podman = await startPodmanService();
+  await using cri = await startCriServer({
+    podmanSocket: podman.socketPath,
+    env: { CRI_PODMAN_RUNTIME_HANDLERS: "runc=runc" },
+  });
+  await using logs = await makeTempDir("logs");
+  const rt = cri.client.runtime;
+  const config = podConfig(uniqueName("tuned"), logs.path, {
+    linux: {
+      cgroupParent: "/kubepods/burstable/podtuned",
+      sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" },
+      resources: { cpuShares: 512n, memoryLimitInBytes: 128n << 20n },
+      securityContext: {
+        namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.POD, ipc: NamespaceMode.POD },
+      },
+    },
+  });
+  const id = (await rt.runPodSandbox({ config, runtimeHandler: "runc" })).podSandboxId;
+  try {
+    await t.step("Status lists the configured handlers; the sandbox reports its handler", async () => {
+      assert.deepEqual((await rt.status({})).runtimeHandlers.map((h) => h.name), ["", "runc"]);
+      assert.equal((await rt.podSandboxStatus({ podSandboxId: id })).status?.runtimeHandler, "runc");
+      assert.equal((await rt.listPodSandbox({ filter: { id } })).items[0]?.runtimeHandler, "runc");
+    });
+    await t.step("a namespaced sysctl is set in the pod's network namespace", async () => {
+      const out = await runInNetns(await infraPid(cri.client, id), [
+        "cat",
+        "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+      ]);
+      assert.equal(out.stdout.trim(), "0");
+    });
+    await t.step("pid POD shares the infra's PID namespace; cgroup parent and resources are recorded", async () => {
+      const facts = JSON.parse((await rt.podSandboxStatus({ podSandboxId: id, verbose: true })).info["info"] ?? "{}");
+      assert.ok(facts.sharedNamespaces.includes("pid"));
+      assert.equal(facts.cgroupParent, "/kubepods/burstable/podtuned");
+      assert.equal(facts.podResources.cpuShares, "512");
+    });
+    await t.step("ListImages marks the infra (pause) image pinned", async () => {
+      const images = (await cri.client.image.listImages({})).images;
+      const pause = images.filter((i) => i.repoTags.some((tag) => tag.startsWith("localhost/podman-pause:")));
+      assert.ok(pause.length > 0, "pause image listed");
+      assert.ok(pause.every((i) => i.pinned));
+      assert.ok(images.filter((i) => !pause.includes(i)).every((i) => !i.pinned));
+    });
+  } finally {
+    await rt.removePodSandbox({ podSandboxId: id });
+  }
 });

@@ -113,3 +113,10 @@ function cleanNames(names: readonly string[] | null | undefined): string[] {
 function cleanTags(names: readonly string[] | null | undefined): string[] {
   return cleanNames(names).filter((n) => !n.includes("@"));
 }
+
+/** Whether an image is the sandbox infra image, which kubelet's image GC must keep (CRI Image.pinned). */
+export function isInfraImage(names: readonly string[] | null | undefined, infraImage: string): boolean {
+  return (names ?? []).some((n) =>
+    infraImage ? n === infraImage || n === `${infraImage}:latest` : /^localhost\/podman-pause:/.test(n)
+  );
+}

@@ -1,7 +1,7 @@
 import type { ImageStatusRequest, ImageStatusResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CriError } from "../../errors.ts";
-import { toCriImageFromInspect, toImageStatusInfo } from "../../translate/images.ts";
+import { isInfraImage, toCriImageFromInspect, toImageStatusInfo } from "../../translate/images.ts";
 import type { RpcContext } from "../context.ts";
 import { resolveImage } from "./resolve_image.ts";
 
@@ -18,5 +18,8 @@ export async function imageStatus(
   if (!image) throw new CriError("InvalidArgument", "image.image must not be empty");
   const found = await resolveImage(ctx, image);
   if (!found) return {};
-  return { image: toCriImageFromInspect(found), info: req.verbose ? toImageStatusInfo(found) : {} };
+  const pinned = isInfraImage(found.RepoTags, ctx.config.pods.infra_image)
+    ? new Set([`sha256:${found.Id}`])
+    : undefined;
+  return { image: toCriImageFromInspect(found, pinned), info: req.verbose ? toImageStatusInfo(found) : {} };
 }

@@ -1,11 +1,12 @@
 import type { ListImagesRequest, ListImagesResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { toCriImageFromInspect, toCriImageFromSummary } from "../../translate/images.ts";
+import { isInfraImage, toCriImageFromInspect, toCriImageFromSummary } from "../../translate/images.ts";
 import type { RpcContext } from "../context.ts";
 import { resolveImage } from "./resolve_image.ts";
 
 /**
  * ListImages lists the stored images; with `filter.image` set, only the image that reference or ID resolves to.
+ * The sandbox infra image is `pinned`, so kubelet's image garbage collection leaves it alone.
  * Podman: GET /libpod/images/json (one call), or one inspect per lookup candidate when filtered.
  */
 export async function listImages(
@@ -15,8 +16,15 @@ export async function listImages(
   const wanted = req.filter?.image?.image;
   if (wanted) {
     const found = await resolveImage(ctx, wanted, "filter.image.image");
-    return { images: found ? [toCriImageFromInspect(found)] : [] };
+    if (!found) return { images: [] };
+    const pinned = isInfraImage(found.RepoTags, ctx.config.pods.infra_image)
+      ? new Set([`sha256:${found.Id}`])
+      : undefined;
+    return { images: [toCriImageFromInspect(found, pinned)] };
   }
   const images = await ctx.podman.images.list({ signal: ctx.signal });
-  return { images: images.map((img) => toCriImageFromSummary(img)) };
+  const pinned = new Set(
+    images.filter((img) => isInfraImage(img.RepoTags, ctx.config.pods.infra_image)).map((img) => `sha256:${img.Id}`),
+  );
+  return { images: images.map((img) => toCriImageFromSummary(img, pinned)) };
 }

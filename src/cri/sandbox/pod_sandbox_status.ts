@@ -31,7 +31,10 @@ export async function podSandboxStatus(
       sharedNamespaces: pod.SharedNamespaces ?? [],
       network: ctx.config.pods.network,
       logDirectory: stored.config.logDirectory,
+      // Recorded, not applied: rootless Podman on cgroup v1 has no cgroups to put them in (README, host notes).
       cgroupParent: stored.config.linux?.cgroupParent ?? "",
+      overhead: stored.config.linux?.overhead ?? null,
+      podResources: stored.config.linux?.resources ?? null,
       resources: ctx.state.sandboxResources.get(pod.Id) ?? null,
     }, (_k, v) => typeof v === "bigint" ? v.toString() : v);
   }
