@@ -3,6 +3,7 @@
  * views (list item, status) rebuilt from Podman's answers and the labels we stored. Pure.
  * @module
  */
+import { isIP } from "node:net";
 import { fromJsonString, type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
 import {
   NamespaceMode,
@@ -138,9 +139,7 @@ function validateNamespaces(ns: NamespaceOption): void {
 }
 
 function isIp(s: string): boolean {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (v4) return v4.slice(1).every((o) => Number(o) <= 255);
-  return /^[0-9a-fA-F:]+$/.test(s) && s.includes(":") && s.split("::").length <= 2;
+  return isIP(s) !== 0;
 }
 
 /** Whether the sandbox uses the node's network namespace. */

@@ -9,7 +9,7 @@ export function rfc3339ToNanos(text: string | undefined): bigint {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
   if (!m) return 0n;
   const seconds = Date.parse(`${m[1]}${m[3]}`);
-  if (!Number.isFinite(seconds) || seconds <= 0) return 0n; // 0001-01-01: Go's zero time, "never"
+  if (!Number.isFinite(seconds) || seconds < 0) return 0n; // 0001-01-01: Go's zero time, "never"
   const fraction = BigInt((m[2] ?? "").padEnd(9, "0"));
   return BigInt(seconds) * 1_000_000n + fraction;
 }
