@@ -7,7 +7,11 @@ import * as grpc from "@grpc/grpc-js";
 import type { Config } from "./config/schema.ts";
 import type { ServiceDeps } from "./cri/context.ts";
 import { imageServiceHandlers } from "./cri/image_service.ts";
+import { EventFeed } from "./cri/event_feed.ts";
+import { RuntimeCache } from "./cri/runtime_cache.ts";
 import { RuntimeState } from "./cri/runtime_state.ts";
+import { ownOomScoreAdj } from "./host/files.ts";
+import { PodmanEventStream } from "./podman/events.ts";
 import { runtimeServiceHandlers } from "./cri/runtime_service.ts";
 import { ImageService, RuntimeService } from "./gen/runtime/v1/api_pb.ts";
 import { addCriService } from "./grpc/server.ts";
@@ -51,7 +55,13 @@ export async function startApp(config: Config, opts: { log?: Logger } = {}): Pro
     throw err;
   }
 
-  const deps: ServiceDeps = { podman, config, log, state: new RuntimeState(), fsUsage: new FsUsageProbe() };
+  const state = new RuntimeState();
+  state.minOomScoreAdj = await ownOomScoreAdj();
+  const cache = new RuntimeCache(podman, log);
+  // List calls answer from the cache once the event stream is up and a full read completed.
+  const events = new PodmanEventStream(config.podman.socket, { types: ["container", "pod"], log });
+  new EventFeed(cache, log).start(events);
+  const deps: ServiceDeps = { podman, config, log, state, cache, fsUsage: new FsUsageProbe() };
   const server = new grpc.Server({
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
     "grpc.max_send_message_length": 16 * 1024 * 1024,
@@ -66,6 +76,7 @@ export async function startApp(config: Config, opts: { log?: Logger } = {}): Pro
     });
   } catch (err) {
     server.forceShutdown();
+    await events.stop();
     await podmanService.stop();
     await podman.close();
     throw err;
@@ -83,6 +94,7 @@ export async function startApp(config: Config, opts: { log?: Logger } = {}): Pro
       stopping ??= (async () => {
         log.info("stopping", { graceSeconds: config.shutdown_grace_seconds });
         await listener.close({ graceMs: config.shutdown_grace_seconds * 1000 });
+        await events.stop();
         await podmanService.stop();
         await podman.close();
         log.info("stopped");

@@ -7,6 +7,7 @@ import type { Config } from "../config/schema.ts";
 import type { FsUsageProbe } from "../host/fs_usage.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Podman } from "../podman/mod.ts";
+import type { RuntimeCache } from "./runtime_cache.ts";
 import type { RuntimeState } from "./runtime_state.ts";
 
 /** The per-call context of a CRI handler. */
@@ -14,6 +15,8 @@ export interface RpcContext {
   readonly podman: Podman;
   readonly config: Config;
   readonly state: RuntimeState;
+  /** Sandboxes and containers for List calls, fed by Podman's events. */
+  readonly cache: RuntimeCache;
   readonly log: Logger;
   /** Cached filesystem usage walks (ImageFsInfo). */
   readonly fsUsage: FsUsageProbe;

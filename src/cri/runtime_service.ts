@@ -13,6 +13,14 @@ import { podSandboxStatus } from "./sandbox/pod_sandbox_status.ts";
 import { listPodSandbox } from "./sandbox/list_pod_sandbox.ts";
 import { updatePodSandboxResources } from "./sandbox/update_pod_sandbox_resources.ts";
 import { streamPodSandboxes } from "./sandbox/stream_pod_sandboxes.ts";
+import { createContainer } from "./container/create_container.ts";
+import { startContainer } from "./container/start_container.ts";
+import { stopContainer } from "./container/stop_container.ts";
+import { removeContainer } from "./container/remove_container.ts";
+import { listContainers } from "./container/list_containers.ts";
+import { containerStatus } from "./container/container_status.ts";
+import { updateContainerResources } from "./container/update_container_resources.ts";
+import { streamContainers } from "./container/stream_containers.ts";
 import { runtimeConfig } from "./runtime/runtime_config.ts";
 import { status } from "./runtime/status.ts";
 import { updateRuntimeConfig } from "./runtime/update_runtime_config.ts";
@@ -28,14 +36,14 @@ export const runtimeServiceHandlers: ServiceHandlers<typeof RuntimeService.metho
   podSandboxStatus,
   listPodSandbox,
   streamPodSandboxes,
-  createContainer: unimplemented("CreateContainer"),
-  startContainer: unimplemented("StartContainer"),
-  stopContainer: unimplemented("StopContainer"),
-  removeContainer: unimplemented("RemoveContainer"),
-  listContainers: unimplemented("ListContainers"),
-  streamContainers: unimplementedStream("StreamContainers"),
-  containerStatus: unimplemented("ContainerStatus"),
-  updateContainerResources: unimplemented("UpdateContainerResources"),
+  createContainer,
+  startContainer,
+  stopContainer,
+  removeContainer,
+  listContainers,
+  streamContainers,
+  containerStatus,
+  updateContainerResources,
   reopenContainerLog: unimplemented("ReopenContainerLog"),
   execSync: unimplemented("ExecSync"),
   exec: unimplemented("Exec"),

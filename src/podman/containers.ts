@@ -1,11 +1,11 @@
 /**
- * libpod container endpoints.
+ * libpod container endpoints: create, start, stop, remove, list, inspect, update.
  * @module
  */
 import { ignoreNotFound } from "../errors.ts";
 import type { PodmanHttp } from "./client.ts";
 import type { CallOptions } from "./images.ts";
-import type { LibpodContainerInspect } from "./types.ts";
+import type { LibpodContainerInspect, LibpodContainerListItem, LibpodContainerSpec } from "./types.ts";
 
 /** Container operations on one Podman. */
 export class PodmanContainers {
@@ -14,6 +14,70 @@ export class PodmanContainers {
   /** Wraps a libpod HTTP client. */
   constructor(http: PodmanHttp) {
     this.#http = http;
+  }
+
+  /** Creates a container (not started) and returns its ID; a taken name is 409. */
+  async create(spec: LibpodContainerSpec, opts: CallOptions = {}): Promise<string> {
+    const res = await this.#http.json<{ Id: string }>(
+      `Cannot create container "${spec.name}"`,
+      "POST",
+      "/containers/create",
+      { body: spec, signal: opts.signal },
+    );
+    return res.body.Id;
+  }
+
+  /** Starts a container; one already running is fine (304). */
+  async start(id: string, opts: CallOptions = {}): Promise<void> {
+    await this.#http.json(`Cannot start container "${id}"`, "POST", `/containers/${encodeURIComponent(id)}/start`, {
+      signal: opts.signal,
+      okStatuses: [304],
+    });
+  }
+
+  /**
+   * Stops a container: its stop signal, then SIGKILL after `timeoutSeconds`. Stopped (304) or absent (404)
+   * containers count as stopped.
+   */
+  async stop(id: string, opts: CallOptions & { timeoutSeconds: number }): Promise<void> {
+    await ignoreNotFound(
+      this.#http.json(`Cannot stop container "${id}"`, "POST", `/containers/${encodeURIComponent(id)}/stop`, {
+        query: { timeout: opts.timeoutSeconds },
+        signal: opts.signal,
+        okStatuses: [304],
+      }),
+    );
+  }
+
+  /** Removes a container, killing it first if it runs; absent containers count as removed. */
+  async remove(id: string, opts: CallOptions = {}): Promise<void> {
+    // `timeout=0`: Podman 4.3 ignores `t` here and would wait 10 s (HOST.md).
+    await ignoreNotFound(
+      this.#http.json(`Cannot remove container "${id}"`, "DELETE", `/containers/${encodeURIComponent(id)}`, {
+        query: { force: true, timeout: 0 },
+        signal: opts.signal,
+      }),
+    );
+  }
+
+  /** Lists containers (all states) carrying every `key=value` label given, optionally only given IDs or pods. */
+  async list(
+    labels: readonly string[],
+    opts: CallOptions & { ids?: string[]; pods?: string[] } = {},
+  ): Promise<LibpodContainerListItem[]> {
+    const filters: Record<string, readonly string[]> = { label: labels };
+    if (opts.ids) filters["id"] = opts.ids;
+    if (opts.pods) filters["pod"] = opts.pods;
+    const res = await this.#http.json<LibpodContainerListItem[] | null>(
+      "Cannot list containers",
+      "GET",
+      "/containers/json",
+      {
+        query: { all: true, filters: JSON.stringify(filters) },
+        signal: opts.signal,
+      },
+    );
+    return res.body ?? [];
   }
 
   /** Inspects a container by ID, ID prefix or name; `undefined` when it does not exist. */
@@ -27,5 +91,13 @@ export class PodmanContainers {
       ),
     );
     return res?.body;
+  }
+
+  /** Applies new OCI resources to a running container (needs cgroups). */
+  async update(id: string, resources: Record<string, unknown>, opts: CallOptions = {}): Promise<void> {
+    await this.#http.json(`Cannot update container "${id}"`, "POST", `/containers/${encodeURIComponent(id)}/update`, {
+      body: resources,
+      signal: opts.signal,
+    });
   }
 }

@@ -78,10 +78,12 @@ export class PodmanPods {
     return res?.body;
   }
 
-  /** Lists pods carrying every `key=value` label given. */
-  async list(labels: readonly string[], opts: CallOptions = {}): Promise<LibpodPodListItem[]> {
+  /** Lists pods carrying every `key=value` label given, optionally only the given IDs. */
+  async list(labels: readonly string[], opts: CallOptions & { ids?: string[] } = {}): Promise<LibpodPodListItem[]> {
+    const filters: Record<string, readonly string[]> = { label: labels };
+    if (opts.ids) filters["id"] = opts.ids;
     const res = await this.#http.json<LibpodPodListItem[] | null>("Cannot list pods", "GET", "/pods/json", {
-      query: { filters: JSON.stringify({ label: labels }) },
+      query: { filters: JSON.stringify(filters) },
       signal: opts.signal,
     });
     return res.body ?? [];

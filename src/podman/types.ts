@@ -162,6 +162,10 @@ export interface LibpodContainerInspect {
   };
   Pod?: string;
   IsInfra?: boolean;
+  /** The image ID. */
+  Image?: string;
+  ImageName?: string;
+  Config?: { User?: string; Labels?: Record<string, string> | null; Annotations?: Record<string, string> | null };
   NetworkSettings?: {
     IPAddress?: string;
     GlobalIPv6Address?: string;
@@ -177,4 +181,56 @@ export interface LibpodNetwork {
   driver: string;
   subnets?: { subnet: string; gateway?: string }[] | null;
   labels?: Record<string, string> | null;
+}
+
+/** `POST /libpod/containers/create` body: the subset of Podman's SpecGenerator we send. */
+export interface LibpodContainerSpec {
+  name: string;
+  pod: string;
+  image: string;
+  raw_image_name?: string;
+  entrypoint?: string[];
+  command?: string[];
+  work_dir?: string;
+  env?: Record<string, string>;
+  unsetenvall?: boolean;
+  httpproxy?: boolean;
+  env_host?: boolean;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  terminal?: boolean;
+  stdin?: boolean;
+  user?: string;
+  groups?: string[];
+  privileged?: boolean;
+  cap_add?: string[];
+  cap_drop?: string[];
+  no_new_privileges?: boolean;
+  read_only_filesystem?: boolean;
+  seccomp_profile_path?: string;
+  mask?: string[];
+  unmask?: string[];
+  stop_signal?: number;
+  mounts?: { destination: string; source: string; type: string; options: string[] }[];
+  devices?: { path: string }[];
+  pidns?: LibpodNamespace;
+  ipcns?: LibpodNamespace;
+  oci_runtime?: string;
+  log_configuration?: { driver: string; path?: string };
+  resource_limits?: Record<string, unknown>;
+  oom_score_adj?: number;
+}
+
+/** `GET /libpod/containers/json` item. */
+export interface LibpodContainerListItem {
+  Id: string;
+  Names?: string[] | null;
+  Created: string;
+  State: string;
+  Image?: string;
+  ImageID?: string;
+  Labels?: Record<string, string> | null;
+  Pod?: string;
+  IsInfra?: boolean;
+  ExitCode?: number;
 }

@@ -15,6 +15,7 @@ export async function removePodSandbox(
   const found = await findSandbox(ctx, req.podSandboxId);
   if (found) {
     await ctx.podman.pods.remove(found.pod.Id, { signal: ctx.signal });
+    await ctx.cache.refreshSandboxTree(found.pod.Id, ctx.signal);
     ctx.state.sandboxResources.delete(found.pod.Id);
   }
   return {};

@@ -61,6 +61,7 @@ export async function runPodSandbox(
     await removeQuietly(ctx, id);
     throw explainStartFailure(err, config.portMappings.map((p) => p.hostPort));
   }
+  await ctx.cache.refreshSandbox(id, ctx.signal);
   ctx.log.info("pod sandbox ready", { id, name: spec.name, handler });
   return { podSandboxId: id };
 }

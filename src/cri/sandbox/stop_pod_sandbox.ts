@@ -14,6 +14,9 @@ export async function stopPodSandbox(
   req: StopPodSandboxRequest,
 ): Promise<MessageInitShape<typeof StopPodSandboxResponseSchema>> {
   const found = await findSandbox(ctx, req.podSandboxId);
-  if (found) await ctx.podman.pods.kill(found.pod.Id, { signal: ctx.signal });
+  if (found) {
+    await ctx.podman.pods.kill(found.pod.Id, { signal: ctx.signal });
+    await ctx.cache.refreshSandboxTree(found.pod.Id, ctx.signal);
+  }
   return {};
 }

@@ -1,0 +1,73 @@
+/**
+ * Feeds Podman's event stream into the List cache: a full re-read whenever the stream (re)connects, and a
+ * re-read of the one object an event names. Refreshes of one object are coalesced: while one runs, further events
+ * for it ask for exactly one more run.
+ * @module
+ */
+import type { Logger } from "../observability/log.ts";
+import type { PodmanEvent, PodmanEventStream } from "../podman/events.ts";
+import { KIND } from "../translate/labels.ts";
+import type { RuntimeCache } from "./runtime_cache.ts";
+
+/** Actions that change nothing a List shows. */
+const IGNORED = new Set(["exec", "exec_died", "exec_start", "attach", "health_status", "sync", "mount", "unmount"]);
+
+/** Connects an event stream to a cache. */
+export class EventFeed {
+  readonly #cache: RuntimeCache;
+  readonly #log: Logger;
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #again = new Set<string>();
+
+  /** Prepares a feed (call {@link EventFeed.start}). */
+  constructor(cache: RuntimeCache, log: Logger) {
+    this.#cache = cache;
+    this.#log = log;
+  }
+
+  /** Starts consuming `stream`. */
+  start(stream: PodmanEventStream): void {
+    stream.start({
+      onConnected: async () => {
+        try {
+          await this.#cache.resync();
+        } catch (err) {
+          this.#log.warn("cache resync failed; List asks Podman directly", { error: (err as Error).message });
+        }
+      },
+      onDisconnected: (err) => {
+        this.#cache.markUnsynced();
+        this.#log.warn("podman event stream lost; List asks Podman directly until it is back", {
+          error: err?.message ?? "",
+        });
+      },
+      onEvent: (e) => this.#onEvent(e),
+    });
+  }
+
+  #onEvent(e: PodmanEvent): void {
+    if (IGNORED.has(e.action)) return;
+    if (e.type === "pod") {
+      this.#schedule(`s:${e.id}`, () => this.#cache.refreshSandbox(e.id));
+    } else if (e.type === "container") {
+      const kind = e.attributes[KIND];
+      const podId = e.attributes["podId"] ?? "";
+      if (kind === "container") this.#schedule(`c:${e.id}`, () => this.#cache.refreshContainer(e.id));
+      else if (kind === "sandbox" && podId) this.#schedule(`s:${podId}`, () => this.#cache.refreshSandbox(podId));
+    }
+  }
+
+  #schedule(key: string, refresh: () => Promise<void>): void {
+    if (this.#running.has(key)) {
+      this.#again.add(key);
+      return;
+    }
+    const run = refresh()
+      .catch((err: Error) => this.#log.debug("cache refresh failed", { key, error: err.message }))
+      .finally(() => {
+        this.#running.delete(key);
+        if (this.#again.delete(key)) this.#schedule(key, refresh);
+      });
+    this.#running.set(key, run);
+  }
+}

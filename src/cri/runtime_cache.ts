@@ -1,0 +1,165 @@
+/**
+ * The List cache: every sandbox and container of ours as a CRI list item, kept current by Podman's event stream,
+ * rebuilt from Podman at start and whenever the stream (re)connects. kubelet relists every second; this answers
+ * from memory.
+ *
+ * Consistency: each update carries the sequence number of the moment its Podman read began, and never replaces an
+ * entry written by a read that began later. Mutating handlers refresh what they changed before they return, so a
+ * List never shows a state older than the last completed call that changed it (read-your-writes). While the stream
+ * is down the cache is not trusted and List asks Podman directly.
+ * @module
+ */
+import type { Logger } from "../observability/log.ts";
+import type { Podman } from "../podman/mod.ts";
+import { CONTAINER_FILTER, SANDBOX_FILTER } from "../translate/labels.ts";
+import { type CriContainer, factsFromList, readStoredContainer, toCriContainer } from "../translate/container.ts";
+import { type CriPodSandbox, toCriSandboxFromList } from "../translate/sandbox.ts";
+
+interface Entry<T> {
+  seq: number;
+  value: T | undefined; // undefined: a tombstone (removed)
+}
+
+/** A snapshot of every object of ours. */
+export interface RuntimeSnapshot {
+  sandboxes: CriPodSandbox[];
+  containers: CriContainer[];
+}
+
+/** Sandboxes and containers by ID, fed by events. */
+export class RuntimeCache {
+  readonly #podman: Podman;
+  readonly #log: Logger;
+  #seq = 0;
+  #synced = false;
+  readonly #sandboxes = new Map<string, Entry<CriPodSandbox>>();
+  readonly #containers = new Map<string, Entry<CriContainer>>();
+
+  /** Creates an empty, unsynced cache. */
+  constructor(podman: Podman, log: Logger) {
+    this.#podman = podman;
+    this.#log = log;
+  }
+
+  /** Whether List may answer from memory: the event stream is connected and a full read completed since. */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Marks the cache untrusted (the event stream broke). */
+  markUnsynced(): void {
+    this.#synced = false;
+  }
+
+  /** Reads every sandbox and container from Podman into the cache and marks it synced. */
+  async resync(signal?: AbortSignal): Promise<void> {
+    const seq = ++this.#seq;
+    const snapshot = await this.#readAll(signal);
+    this.#replaceAll(this.#sandboxes, snapshot.sandboxes, seq);
+    this.#replaceAll(this.#containers, snapshot.containers, seq);
+    this.#synced = true;
+    this.#log.debug("cache resynced", { sandboxes: snapshot.sandboxes.length, containers: snapshot.containers.length });
+  }
+
+  /** Every sandbox: from memory when synced, else straight from Podman. */
+  async sandboxes(signal?: AbortSignal): Promise<CriPodSandbox[]> {
+    if (this.#synced) return values(this.#sandboxes);
+    return (await this.#readAll(signal, { containers: false })).sandboxes;
+  }
+
+  /** Every container: from memory when synced, else straight from Podman. */
+  async containers(signal?: AbortSignal): Promise<CriContainer[]> {
+    if (this.#synced) return values(this.#containers);
+    return (await this.#readAll(signal, { sandboxes: false })).containers;
+  }
+
+  /** Re-reads one sandbox from Podman (after a change, or on its event). */
+  async refreshSandbox(id: string, signal?: AbortSignal): Promise<void> {
+    const seq = ++this.#seq;
+    const pods = await this.#podman.pods.list([...SANDBOX_FILTER], { signal, ids: [id] });
+    const pod = pods.find((p) => p.Id === id);
+    this.#put(this.#sandboxes, id, pod ? toCriSandboxFromList(pod) : undefined, seq);
+  }
+
+  /** Re-reads one container from Podman (after a change, or on its event). */
+  async refreshContainer(id: string, signal?: AbortSignal): Promise<void> {
+    const seq = ++this.#seq;
+    const list = await this.#podman.containers.list(CONTAINER_FILTER, { signal, ids: [id] });
+    const c = list.find((x) => x.Id === id);
+    const stored = c ? readStoredContainer(c.Labels) : undefined;
+    this.#put(this.#containers, id, c && stored ? toCriContainer(factsFromList(c), stored) : undefined, seq);
+  }
+
+  /** Re-reads a sandbox and every container in it (after the sandbox was stopped or removed). */
+  async refreshSandboxTree(id: string, signal?: AbortSignal): Promise<void> {
+    const seq = ++this.#seq;
+    const [pods, list] = await Promise.all([
+      this.#podman.pods.list([...SANDBOX_FILTER], { signal, ids: [id] }),
+      this.#podman.containers.list(CONTAINER_FILTER, { signal, pods: [id] }),
+    ]);
+    const pod = pods.find((p) => p.Id === id);
+    this.#put(this.#sandboxes, id, pod ? toCriSandboxFromList(pod) : undefined, seq);
+    const seen = new Set<string>();
+    for (const c of list) {
+      const stored = readStoredContainer(c.Labels);
+      if (!stored) continue;
+      seen.add(c.Id);
+      this.#put(this.#containers, c.Id, toCriContainer(factsFromList(c), stored), seq);
+    }
+    for (const [cid, entry] of this.#containers) {
+      if (entry.value?.podSandboxId === id && !seen.has(cid)) this.#put(this.#containers, cid, undefined, seq);
+    }
+  }
+
+  /** Forgets a container or sandbox at once (it was removed by us). */
+  forget(id: string): void {
+    const seq = ++this.#seq;
+    this.#put(this.#sandboxes, id, undefined, seq);
+    this.#put(this.#containers, id, undefined, seq);
+  }
+
+  async #readAll(
+    signal: AbortSignal | undefined,
+    what: { sandboxes?: boolean; containers?: boolean } = {},
+  ): Promise<RuntimeSnapshot> {
+    const [pods, containers] = await Promise.all([
+      what.sandboxes === false ? [] : this.#podman.pods.list([...SANDBOX_FILTER], { signal }),
+      what.containers === false ? [] : this.#podman.containers.list(CONTAINER_FILTER, { signal }),
+    ]);
+    const sandboxes: CriPodSandbox[] = [];
+    for (const pod of pods) {
+      const s = toCriSandboxFromList(pod);
+      if (s) sandboxes.push(s);
+    }
+    const items: CriContainer[] = [];
+    for (const c of containers) {
+      const stored = readStoredContainer(c.Labels);
+      if (stored) items.push(toCriContainer(factsFromList(c), stored));
+    }
+    return { sandboxes, containers: items };
+  }
+
+  #put<T>(map: Map<string, Entry<T>>, id: string, value: T | undefined, seq: number): void {
+    const current = map.get(id);
+    if (current && current.seq > seq) return; // a later read already wrote this entry
+    map.set(id, { seq, value });
+  }
+
+  #replaceAll<T extends { id?: string }>(map: Map<string, Entry<T>>, items: T[], seq: number): void {
+    const seen = new Set<string>();
+    for (const item of items) {
+      seen.add(item.id!);
+      this.#put(map, item.id!, item, seq);
+    }
+    for (const [id, entry] of map) {
+      if (!seen.has(id) && entry.seq < seq) map.delete(id);
+      else if (entry.value === undefined && entry.seq < seq) map.delete(id); // old tombstones
+    }
+  }
+}
+
+function values<T>(map: Map<string, Entry<T>>): T[] {
+  const out: T[] = [];
+  for (const entry of map.values()) if (entry.value !== undefined) out.push(entry.value);
+  return out;
+}
