@@ -53,7 +53,8 @@ export async function createContainer(
   try {
     id = await ctx.podman.containers.create(spec, { signal: ctx.signal });
   } catch (err) {
-    if (isCriError(err, "FailedPrecondition") && /already (exists|in use)/i.test(err.message)) {
+    // Podman 4.3 answers 500 ("… is already in use …") for a taken container name.
+    if (isCriError(err) && /name .* is already in use|already exists/i.test(err.message)) {
       const existing = await ctx.podman.containers.inspect(spec.name, { signal: ctx.signal });
       throw new CriError(
         "AlreadyExists",

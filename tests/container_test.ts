@@ -1,0 +1,572 @@
+/**
+ * Integration: the container lifecycle on real rootless Podman through the real cri-podman process — what kubelet
+ * relies on: argv and env semantics, logs in the CRI format, statuses, stop timeouts, security settings, bad input
+ * leaving nothing behind, and the event-fed List cache.
+ */
+import assert from "node:assert/strict";
+import { status as grpcStatus } from "@grpc/grpc-js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import {
+  type ContainerConfigSchema,
+  ContainerState,
+  NamespaceMode,
+  type PodSandboxConfigSchema,
+  SecurityProfile_ProfileType,
+  Signal,
+} from "../src/gen/runtime/v1/api_pb.ts";
+import { run } from "./harness/_process.ts";
+import { BUSYBOX_IMAGE, ensureBusyboxImage } from "./harness/busybox_image.ts";
+import type { CallError, CriClient } from "./harness/cri_client.ts";
+import { type CriServer, startCriServer } from "./harness/cri_server.ts";
+import { startPodmanService } from "./harness/podman_service.ts";
+import { makeTempDir, type TempDir, uniqueName, waitFor } from "./harness/temp.ts";
+
+const integration = { sanitizeOps: false, sanitizeResources: false };
+type ContainerConfig = MessageInitShape<typeof ContainerConfigSchema>;
+type SandboxConfig = MessageInitShape<typeof PodSandboxConfigSchema>;
+const enc = new TextEncoder();
+
+function rejectsWith(code: grpcStatus, pattern: RegExp) {
+  return (err: CallError) => {
+    assert.equal(err.code, code, `expected ${grpcStatus[code]}, got ${grpcStatus[err.code]}: ${err.details}`);
+    assert.match(err.details, pattern);
+    return true;
+  };
+}
+
+/** A pod for container tests, with its log directory. */
+async function startPod(cri: CriServer, logs: TempDir): Promise<{ id: string; config: SandboxConfig }> {
+  const name = uniqueName("cpod");
+  const config: SandboxConfig = {
+    metadata: { name, namespace: "ctr-test", uid: `${name}-uid`, attempt: 0 },
+    hostname: name.slice(0, 60),
+    logDirectory: `${logs.path}/${name}`,
+    linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER } } },
+  };
+  const id = (await cri.client.runtime.runPodSandbox({ config })).podSandboxId;
+  return { id, config };
+}
+
+function shell(name: string, script: string, extra: Partial<ContainerConfig> = {}): ContainerConfig {
+  return {
+    metadata: { name, attempt: 0 },
+    image: { image: BUSYBOX_IMAGE },
+    command: ["/bin/sh", "-c"],
+    args: [script],
+    logPath: `${name}/0.log`,
+    ...extra,
+  } as ContainerConfig;
+}
+
+/** Creates and starts a container, returning its ID. */
+async function runContainer(client: CriClient, podId: string, sandboxConfig: SandboxConfig, config: ContainerConfig) {
+  const id = (await client.runtime.createContainer({ podSandboxId: podId, config, sandboxConfig })).containerId;
+  await client.runtime.startContainer({ containerId: id });
+  return id;
+}
+
+async function waitExited(client: CriClient, id: string, timeoutMs = 20_000) {
+  return await waitFor(async () => {
+    const s = (await client.runtime.containerStatus({ containerId: id })).status;
+    return s?.state === ContainerState.CONTAINER_EXITED ? s : undefined;
+  }, { timeoutMs, what: `container ${id} to exit` });
+}
+
+/** The CRI log lines of a file: [stream, tag, text]. */
+async function logLines(path: string): Promise<[string, string, string][]> {
+  const text = await Deno.readTextFile(path);
+  return text.split("\n").filter(Boolean).map((line) => {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF]) (.*)$/.exec(line);
+    assert.ok(m, `not a CRI log line: ${JSON.stringify(line)}`);
+    return [m[2]!, m[3]!, m[4]!];
+  });
+}
+
+/** An image with an entrypoint, a cmd and an ENV, built once per run. */
+async function buildEntrypointImage(): Promise<string> {
+  await ensureBusyboxImage();
+  const ref = `localhost/cri-podman-test/entrypoint:${uniqueName("t")}`;
+  await using dir = await makeTempDir("build");
+  await Deno.writeTextFile(
+    `${dir.path}/Containerfile`,
+    `FROM ${BUSYBOX_IMAGE}\nENV FROM_IMAGE=yes A=image\nENTRYPOINT ["/bin/echo", "ep"]\nCMD ["c1", "c2"]\n`,
+  );
+  await run("podman", ["build", "--quiet", "--pull=never", "-t", ref, dir.path]);
+  return ref;
+}
+
+Deno.test("container lifecycle: create, start, status, logs, stop, remove", integration, async (t) => {
+  await ensureBusyboxImage();
+  await using podman = await startPodmanService();
+  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+  await using logs = await makeTempDir("logs");
+  const rt = cri.client.runtime;
+  const pod = await startPod(cri, logs);
+  const config = shell("life", "echo to-stdout; echo to-stderr >&2; printf no-newline; sleep 0.3; exit 3", {
+    labels: { tier: "web", "io.cri-podman.kind": "not-ours" },
+    annotations: { "io.kubernetes.container.hash": "abc", note: "x=y" },
+    stopSignal: Signal.SIGINT,
+  });
+  let id = "";
+  try {
+    await t.step("CreateContainer: CREATED at once in ListContainers (read-your-writes)", async () => {
+      id = (await rt.createContainer({ podSandboxId: pod.id, config, sandboxConfig: pod.config })).containerId;
+      assert.match(id, /^[0-9a-f]{64}$/);
+      const listed = (await rt.listContainers({ filter: { id } })).containers;
+      assert.equal(listed.length, 1);
+      assert.equal(listed[0]!.state, ContainerState.CONTAINER_CREATED);
+      assert.equal(listed[0]!.podSandboxId, pod.id);
+      assert.deepEqual(listed[0]!.labels, config.labels);
+      assert.deepEqual(listed[0]!.annotations, config.annotations);
+      const s = (await rt.containerStatus({ containerId: id })).status!;
+      assert.equal(s.state, ContainerState.CONTAINER_CREATED);
+      assert.equal(s.startedAt, 0n);
+    });
+
+    await t.step("a second CreateContainer with the same metadata is refused, naming the container", async () => {
+      await assert.rejects(
+        rt.createContainer({ podSandboxId: pod.id, config, sandboxConfig: pod.config }),
+        rejectsWith(grpcStatus.ALREADY_EXISTS, new RegExp(id)),
+      );
+    });
+
+    await t.step("StartContainer: RUNNING at once in ListContainers", async () => {
+      await rt.startContainer({ containerId: id });
+      const state = (await rt.listContainers({ filter: { id } })).containers[0]?.state;
+      assert.ok(state === ContainerState.CONTAINER_RUNNING || state === ContainerState.CONTAINER_EXITED);
+    });
+
+    await t.step(
+      "ContainerStatus after exit: EXITED, code 3, reason Error, times, image, labels, log path",
+      async () => {
+        const s = await waitExited(cri.client, id);
+        assert.equal(s.exitCode, 3);
+        assert.equal(s.reason, "Error");
+        assert.ok(s.createdAt > 0n && s.startedAt >= s.createdAt && s.finishedAt >= s.startedAt);
+        assert.equal(s.image?.image, BUSYBOX_IMAGE);
+        const imageId = (await run("podman", ["image", "inspect", "--format", "{{.Id}}", BUSYBOX_IMAGE])).trim();
+        assert.equal(s.imageRef, `sha256:${imageId}`);
+        assert.equal(s.imageId, s.imageRef);
+        assert.deepEqual(s.labels, config.labels);
+        assert.deepEqual(s.annotations, config.annotations);
+        assert.equal(s.logPath, `${pod.config.logDirectory}/life/0.log`);
+        assert.equal(s.stopSignal, Signal.SIGINT);
+        assert.equal(s.user?.linux?.uid, 0n);
+        // The exit was nobody's call: the cache learns it from Podman's "died" event, within milliseconds.
+        await waitFor(async () => {
+          const listed = (await rt.listContainers({
+            filter: { podSandboxId: pod.id, state: { state: ContainerState.CONTAINER_EXITED } },
+          })).containers;
+          return listed.length === 1 && listed[0]!.id === id;
+        }, { timeoutMs: 1_000, what: "ListContainers to show the exit" });
+      },
+    );
+
+    await t.step("the log file is in the CRI format with streams and partial lines apart", async () => {
+      const lines = await logLines(`${pod.config.logDirectory}/life/0.log`);
+      assert.deepEqual(lines.filter(([s]) => s === "stdout").map(([, tag, text]) => `${tag} ${text}`), [
+        "F to-stdout",
+        "P no-newline",
+      ]);
+      assert.deepEqual(lines.filter(([s]) => s === "stderr").map(([, tag, text]) => `${tag} ${text}`), ["F to-stderr"]);
+    });
+
+    await t.step(
+      "RemoveContainer removes it; again is fine; status is NOT_FOUND; stop of a gone one is fine",
+      async () => {
+        await rt.removeContainer({ containerId: id });
+        assert.deepEqual((await rt.listContainers({ filter: { id } })).containers, []);
+        await rt.removeContainer({ containerId: id });
+        await rt.stopContainer({ containerId: id, timeout: 1n });
+        await assert.rejects(rt.containerStatus({ containerId: id }), rejectsWith(grpcStatus.NOT_FOUND, /not found/));
+      },
+    );
+
+    await t.step("a container that exits 0 has reason Completed", async () => {
+      const ok = await runContainer(cri.client, pod.id, pod.config, shell("ok", "true"));
+      const s = await waitExited(cri.client, ok);
+      assert.equal(s.exitCode, 0);
+      assert.equal(s.reason, "Completed");
+      await rt.removeContainer({ containerId: ok });
+    });
+
+    await t.step("StopContainer honours the timeout: a process ignoring SIGTERM is killed after it", async () => {
+      const stubborn = await runContainer(
+        cri.client,
+        pod.id,
+        pod.config,
+        shell("stubborn", "trap '' TERM; echo ready; while true; do sleep 0.1; done"),
+      );
+      await waitFor(async () =>
+        (await Deno.readTextFile(`${pod.config.logDirectory}/stubborn/0.log`)).includes("ready")
+      );
+      const t0 = performance.now();
+      await rt.stopContainer({ containerId: stubborn, timeout: 2n });
+      const elapsed = performance.now() - t0;
+      assert.ok(elapsed >= 1_900 && elapsed < 9_000, `stop took ${elapsed} ms`);
+      const s = (await rt.containerStatus({ containerId: stubborn })).status!;
+      assert.equal(s.state, ContainerState.CONTAINER_EXITED);
+      assert.equal(s.exitCode, 137);
+      await rt.stopContainer({ containerId: stubborn, timeout: 2n }); // idempotent
+      await rt.removeContainer({ containerId: stubborn });
+    });
+
+    await t.step("RemoveContainer removes a running container forcibly", async () => {
+      const running = await runContainer(cri.client, pod.id, pod.config, shell("running", "sleep 300"));
+      const t0 = performance.now();
+      await rt.removeContainer({ containerId: running });
+      assert.ok(performance.now() - t0 < 5_000);
+      assert.deepEqual((await rt.listContainers({ filter: { id: running } })).containers, []);
+    });
+  } finally {
+    await rt.removePodSandbox({ podSandboxId: pod.id });
+  }
+});
+
+Deno.test("command, args and env follow Kubernetes' rules over the image's", integration, async (t) => {
+  const image = await buildEntrypointImage();
+  await using podman = await startPodmanService();
+  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+  await using logs = await makeTempDir("logs");
+  const rt = cri.client.runtime;
+  const pod = await startPod(cri, logs);
+  const output = async (name: string, extra: Partial<ContainerConfig>) => {
+    const id = await runContainer(cri.client, pod.id, pod.config, {
+      metadata: { name, attempt: 0 },
+      image: { image },
+      logPath: `${name}.log`,
+      ...extra,
+    } as ContainerConfig);
+    await waitExited(cri.client, id);
+    return (await logLines(`${pod.config.logDirectory}/${name}.log`)).map(([, , text]) => text).join("\n");
+  };
+  try {
+    const cases: [string, Partial<ContainerConfig>, string][] = [
+      ["neither: image entrypoint + cmd", {}, "ep c1 c2"],
+      ["args only: image entrypoint + args", { args: ["a1", "a2"] }, "ep a1 a2"],
+      ["command only: the command, no image cmd", { command: ["/bin/echo", "cmd"] }, "cmd"],
+      ["command and args", { command: ["/bin/echo", "cmd"], args: ["a1"] }, "cmd a1"],
+    ];
+    let n = 0;
+    for (const [what, extra, want] of cases) {
+      await t.step(what, async () => {
+        assert.equal(await output(`argv${n++}`, extra), want);
+      });
+    }
+    await t.step(
+      "env: image env, then CRI envs in order (later duplicates win), HOSTNAME, nothing injected",
+      async () => {
+        const text = await output("env", {
+          command: ["/bin/sh", "-c", "env | sort"],
+          envs: [
+            { key: "A", value: enc.encode("first") },
+            { key: "B", value: enc.encode("with = and spaces") },
+            { key: "A", value: enc.encode("second") },
+          ],
+        });
+        const env = Object.fromEntries(
+          text.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+        );
+        assert.equal(env["A"], "second");
+        assert.equal(env["B"], "with = and spaces");
+        assert.equal(env["FROM_IMAGE"], "yes");
+        assert.equal(env["HOSTNAME"], pod.config.hostname);
+        assert.ok(env["PATH"]);
+        for (const injected of ["TERM", "container", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY"]) {
+          assert.equal(env[injected], undefined, `${injected} must not be injected`);
+        }
+      },
+    );
+    await t.step("working dir", async () => {
+      assert.equal(await output("wd", { command: ["/bin/pwd"], workingDir: "/tmp" }), "/tmp");
+    });
+  } finally {
+    await rt.removePodSandbox({ podSandboxId: pod.id });
+    await run("podman", ["rmi", "--force", image]).catch(() => {});
+  }
+});
+
+Deno.test("mounts, user and security context are honoured", integration, async (t) => {
+  await ensureBusyboxImage();
+  await using podman = await startPodmanService();
+  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+  await using logs = await makeTempDir("logs");
+  await using data = await makeTempDir("data");
+  await Deno.writeTextFile(`${data.path}/hello.txt`, "from the host\n");
+  await Deno.chmod(data.path, 0o777);
+  const rt = cri.client.runtime;
+  const pod = await startPod(cri, logs);
+  const outputOf = async (name: string, script: string, extra: Partial<ContainerConfig> = {}) => {
+    const id = await runContainer(cri.client, pod.id, pod.config, shell(name, script, extra));
+    const s = await waitExited(cri.client, id);
+    const text = (await logLines(`${pod.config.logDirectory}/${name}/0.log`)).map(([, , x]) => x).join("\n");
+    return { text, status: s };
+  };
+  try {
+    await t.step("a read-only bind mount shows host files and refuses writes", async () => {
+      const { text } = await outputOf(
+        "ro",
+        "cat /data/hello.txt; touch /data/new 2>/dev/null && echo wrote || echo refused",
+        {
+          mounts: [{ containerPath: "/data", hostPath: data.path, readonly: true }],
+        },
+      );
+      assert.equal(text, "from the host\nrefused");
+    });
+    await t.step("a read-write bind mount writes through to the host", async () => {
+      await outputOf("rw", "echo hi > /data/from-container", {
+        mounts: [{ containerPath: "/data", hostPath: data.path, readonly: false }],
+      });
+      assert.equal(await Deno.readTextFile(`${data.path}/from-container`), "hi\n");
+    });
+    await t.step("run_as_user / run_as_group / supplemental groups; status reports the user", async () => {
+      const { text, status } = await outputOf("user", "id -u; id -g; id -G", {
+        linux: {
+          securityContext: { runAsUser: { value: 1234n }, runAsGroup: { value: 2345n }, supplementalGroups: [3456n] },
+        },
+      });
+      const [uid, gid, groups] = text.split("\n");
+      assert.equal(uid, "1234");
+      assert.equal(gid, "2345");
+      assert.ok(groups!.split(" ").includes("3456"), `groups: ${groups}`);
+      assert.equal(status.user?.linux?.uid, 1234n);
+      assert.equal(status.user?.linux?.gid, 2345n);
+    });
+    await t.step("readonly rootfs refuses writes", async () => {
+      const { text } = await outputOf("rofs", "touch /x 2>/dev/null && echo wrote || echo refused", {
+        linux: { securityContext: { readonlyRootfs: true } },
+      });
+      assert.equal(text, "refused");
+    });
+    await t.step("dropping ALL capabilities leaves none effective; adding one gives it", async () => {
+      const none = await outputOf("capdrop", "grep CapEff /proc/self/status", {
+        linux: {
+          securityContext: {
+            capabilities: { dropCapabilities: ["ALL"], addCapabilities: [], addAmbientCapabilities: [] },
+          },
+        },
+      });
+      assert.match(none.text, /CapEff:\s+0000000000000000/);
+      const one = await outputOf("capadd", "grep CapEff /proc/self/status", {
+        linux: {
+          securityContext: {
+            capabilities: { dropCapabilities: ["ALL"], addCapabilities: ["CAP_CHOWN"], addAmbientCapabilities: [] },
+          },
+        },
+      });
+      assert.match(one.text, /CapEff:\s+0000000000000001/);
+    });
+    await t.step("no_new_privs is set", async () => {
+      const { text } = await outputOf("nnp", "grep NoNewPrivs /proc/self/status", {
+        linux: { securityContext: { noNewPrivs: true } },
+      });
+      assert.match(text, /NoNewPrivs:\s+1/);
+    });
+    await t.step("seccomp Unconfined turns the filter off; RuntimeDefault keeps it", async () => {
+      const off = await outputOf("secoff", "grep Seccomp: /proc/self/status", {
+        linux: { securityContext: { seccomp: { profileType: SecurityProfile_ProfileType.Unconfined } } },
+      });
+      assert.match(off.text, /Seccomp:\s+0/);
+      const on = await outputOf("secon", "grep Seccomp: /proc/self/status", {
+        linux: { securityContext: { seccomp: { profileType: SecurityProfile_ProfileType.RuntimeDefault } } },
+      });
+      assert.match(on.text, /Seccomp:\s+2/);
+    });
+    await t.step("a masked path reads empty; without it the file has content", async () => {
+      const masked = await outputOf("masked", "wc -c < /proc/version", {
+        linux: { securityContext: { maskedPaths: ["/proc/version"], readonlyPaths: ["/proc/sys"] } },
+      });
+      assert.equal(masked.text.trim(), "0");
+      const plain = await outputOf("unmasked", "wc -c < /proc/version", {
+        linux: { securityContext: { maskedPaths: ["/proc/kcore"], readonlyPaths: ["/proc/sys"] } },
+      });
+      assert.ok(Number(plain.text.trim()) > 0);
+    });
+    await t.step("oom_score_adj is clamped to what this user may set", async () => {
+      const own = Number((await Deno.readTextFile("/proc/self/oom_score_adj")).trim());
+      const { text } = await outputOf("oom", "cat /proc/self/oom_score_adj", {
+        linux: { resources: { oomScoreAdj: -900n } },
+      });
+      assert.equal(Number(text), Math.max(-900, own));
+      const high = await outputOf("oomhi", "cat /proc/self/oom_score_adj", {
+        linux: { resources: { oomScoreAdj: 999n } },
+      });
+      assert.equal(Number(high.text), 999);
+    });
+    await t.step("resources are recorded and reported even where cgroups cannot apply them", async () => {
+      const { status } = await outputOf("res", "true", {
+        linux: { resources: { cpuShares: 256n, memoryLimitInBytes: 64n << 20n } },
+      });
+      assert.equal(status.resources?.linux?.cpuShares, 256n);
+      assert.equal(status.resources?.linux?.memoryLimitInBytes, 64n << 20n);
+    });
+  } finally {
+    await rt.removePodSandbox({ podSandboxId: pod.id });
+  }
+});
+
+Deno.test("bad container input: a clear error naming the field, and nothing left behind", integration, async (t) => {
+  await ensureBusyboxImage();
+  await using podman = await startPodmanService();
+  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+  await using logs = await makeTempDir("logs");
+  const rt = cri.client.runtime;
+  const pod = await startPod(cri, logs);
+  const count = async () => (await rt.listContainers({ filter: { podSandboxId: pod.id } })).containers.length;
+  const podmanCount = async () =>
+    (await run("podman", ["ps", "-a", "--filter", `pod=${pod.id}`, "--format", "{{.ID}}"])).split("\n").filter(Boolean)
+      .length;
+  const baseline = await podmanCount(); // the infra container
+  try {
+    const cases: [string, ContainerConfig | undefined, grpcStatus, RegExp][] = [
+      ["no config", undefined, grpcStatus.INVALID_ARGUMENT, /config must be set/],
+      ["no metadata", { image: { image: BUSYBOX_IMAGE } }, grpcStatus.INVALID_ARGUMENT, /config\.metadata/],
+      ["no image", { metadata: { name: "noimg", attempt: 0 } }, grpcStatus.INVALID_ARGUMENT, /config\.image\.image/],
+      [
+        "an image that is not stored",
+        shell("missing", "true", { image: { image: `localhost/cri-podman-test/absent-${uniqueName("x")}:v1` } }),
+        grpcStatus.NOT_FOUND,
+        /config\.image\.image.*not found|not found.*config\.image\.image/,
+      ],
+      [
+        "a log path escaping the log directory",
+        shell("escape", "true", { logPath: "../../escape.log" }),
+        grpcStatus.INVALID_ARGUMENT,
+        /config\.log_path/,
+      ],
+      [
+        "a mount of a path that does not exist",
+        shell("nomount", "true", { mounts: [{ containerPath: "/x", hostPath: `/nonexistent/${uniqueName("m")}` }] }),
+        grpcStatus.INVALID_ARGUMENT,
+        /config\.mounts\[0\]\.host_path/,
+      ],
+      [
+        "an unreadable seccomp profile",
+        shell("noseccomp", "true", {
+          linux: {
+            securityContext: {
+              seccomp: {
+                profileType: SecurityProfile_ProfileType.Localhost,
+                localhostRef: "/nonexistent/profile.json",
+              },
+            },
+          },
+        }),
+        grpcStatus.INVALID_ARGUMENT,
+        /seccomp.*profile\.json/,
+      ],
+    ];
+    for (const [what, config, code, pattern] of cases) {
+      await t.step(`${what} → ${grpcStatus[code]}`, async () => {
+        await assert.rejects(
+          rt.createContainer({ podSandboxId: pod.id, ...(config ? { config } : {}), sandboxConfig: pod.config }),
+          rejectsWith(code, pattern),
+        );
+        assert.equal(await count(), 0);
+        assert.equal(await podmanCount(), baseline);
+      });
+    }
+    await t.step("an unknown sandbox → NOT_FOUND", async () => {
+      await assert.rejects(
+        rt.createContainer({ podSandboxId: "e".repeat(64), config: shell("orphan", "true") }),
+        rejectsWith(grpcStatus.NOT_FOUND, /sandbox/i),
+      );
+    });
+  } finally {
+    await rt.removePodSandbox({ podSandboxId: pod.id });
+  }
+});
+
+Deno.test(
+  "List cache: changes made with the Podman CLI show up within a second; restart keeps containers",
+  integration,
+  async (t) => {
+    await ensureBusyboxImage();
+    await using podman = await startPodmanService();
+    await using logs = await makeTempDir("logs");
+    const first = await startCriServer({ podmanSocket: podman.socketPath });
+    const pod = await startPod(first, logs);
+    try {
+      const id = await runContainer(first.client, pod.id, pod.config, shell("cli", "sleep 300"));
+      await waitFor(async () =>
+        (await first.client.runtime.listContainers({ filter: { id } })).containers[0]?.state ===
+          ContainerState.CONTAINER_RUNNING
+      );
+
+      await t.step("podman stop behind our back: ListContainers shows EXITED within 1 s", async () => {
+        await run("podman", ["stop", "--time", "0", id]);
+        const t0 = performance.now();
+        await waitFor(async () => {
+          const c = (await first.client.runtime.listContainers({ filter: { id } })).containers[0];
+          return c?.state === ContainerState.CONTAINER_EXITED;
+        }, { timeoutMs: 1_000, intervalMs: 10, what: "the cache to see the CLI's stop" });
+        console.log(`cache saw the CLI stop after ${(performance.now() - t0).toFixed(0)} ms`);
+      });
+
+      await t.step("podman rm behind our back: gone from ListContainers within 1 s", async () => {
+        await run("podman", ["rm", "--force", id]);
+        await waitFor(
+          async () => (await first.client.runtime.listContainers({ filter: { id } })).containers.length === 0,
+          {
+            timeoutMs: 1_000,
+            intervalMs: 10,
+            what: "the cache to see the CLI's rm",
+          },
+        );
+      });
+
+      await t.step("after SIGKILL, a new cri-podman lists the same containers", async () => {
+        const kept = await runContainer(
+          first.client,
+          pod.id,
+          pod.config,
+          shell("kept", "sleep 300", { labels: { k: "v" } }),
+        );
+        const before = (await first.client.runtime.listContainers({ filter: { podSandboxId: pod.id } })).containers;
+        first.process.kill("SIGKILL");
+        await first.process.exited;
+        await using second = await startCriServer({
+          podmanSocket: podman.socketPath,
+          env: { CRI_PODMAN_PODS_NETWORK: first.network, CRI_PODMAN_PODS_DEFAULT_SUBNET: first.subnet },
+        });
+        const after = (await second.client.runtime.listContainers({ filter: { podSandboxId: pod.id } })).containers;
+        assert.deepEqual(after, before);
+        assert.ok(after.some((c) => c.id === kept && c.labels["k"] === "v"));
+        await second.client.runtime.removePodSandbox({ podSandboxId: pod.id });
+      });
+    } finally {
+      await first[Symbol.asyncDispose]();
+      await run("podman", ["pod", "rm", "--force", pod.id]).catch(() => {});
+    }
+  },
+);
+
+Deno.test(
+  "UpdateContainerResources applies limits where cgroups are delegated, else FAILED_PRECONDITION",
+  integration,
+  async () => {
+    await ensureBusyboxImage();
+    await using podman = await startPodmanService();
+    await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+    await using logs = await makeTempDir("logs");
+    const rt = cri.client.runtime;
+    const pod = await startPod(cri, logs);
+    try {
+      const id = await runContainer(cri.client, pod.id, pod.config, shell("upd", "sleep 300"));
+      const info = JSON.parse((await podman.request("GET", "/v4.0.0/libpod/info")).body);
+      const controllers: string[] = info.host.cgroupControllers ?? [];
+      const call = rt.updateContainerResources({ containerId: id, linux: { memoryLimitInBytes: 128n << 20n } });
+      if (controllers.includes("memory") && controllers.includes("cpu")) {
+        await call;
+      } else {
+        await assert.rejects(call, rejectsWith(grpcStatus.FAILED_PRECONDITION, /no cgroup controllers are delegated/));
+      }
+      await assert.rejects(
+        rt.updateContainerResources({ containerId: "d".repeat(64), linux: {} }),
+        rejectsWith(grpcStatus.NOT_FOUND, /not found/),
+      );
+    } finally {
+      await rt.removePodSandbox({ podSandboxId: pod.id });
+    }
+  },
+);
