@@ -8,6 +8,11 @@
  * "<label>":"<value>",…}},"scope":"local","time":1795648988,"timeNano":1795648988046470472}`.
  * Container events carry the container's labels in `Attributes`, next to `name`, `image`, `podId` and
  * `containerExitCode`; pod events carry only `name` (not the pod's labels).
+ *
+ * Seen on Podman 4.3.1 with the `file` event logger (CLI and REST actions both land in the log the service tails):
+ * events arrive 0–250 ms after they happen (the log is polled); `cleanup` and `exec_died` are often logged twice;
+ * `podman stop` on the CLI logs no `stop` event (the REST stop does), only `died`; a `died` event of a container
+ * stopped together with its pod has an empty `podId`; lines are in log order, which is not always `timeNano` order.
  * @module
  */
 import { Client } from "undici";
@@ -162,8 +167,8 @@ export interface PodmanEventHandlers {
   onEvent(e: PodmanEvent): void;
   /**
    * Called each time the stream is (re)connected, after Podman's 200 response headers arrived. Events that
-   * arrive while its promise is pending are held and delivered, in order, after it resolves. If it rejects, the
-   * held events are dropped and the stream reconnects (so it is called again).
+   * arrive while its promise is pending are held and delivered, in order, after it resolves. If it rejects (or
+   * the connection is lost first), the held events are dropped and the stream reconnects, so it is called again.
    */
   onConnected(): void | Promise<void>;
   /**
@@ -178,12 +183,14 @@ const WHAT = "Cannot watch Podman events";
 /**
  * A long-lived subscription to libpod's event stream on one socket, re-opened with backoff when it breaks.
  *
- * Ordering guarantee: `onConnected` runs after Podman answered 200, and Podman 4.3.1 starts reading its event
- * log (from its end) as it sends that answer, so every event logged after that point reaches `onEvent` — and,
- * if `onConnected` returns a promise, only after that promise resolved. A consumer that relists everything in
- * `onConnected` therefore misses nothing: a change the relist did not see arrives as an event afterwards.
- * Events may repeat what the relist already saw (and Podman logs some twice, e.g. `cleanup`), so treat them as
- * "look at this object again", not as state.
+ * Ordering guarantee: `onConnected` runs after Podman answered 200; events that arrive from then on reach
+ * `onEvent` in order, and, if `onConnected` returns a promise, only after that promise resolved. Podman 4.3.1
+ * starts tailing its event log (from its end, no `since` needed) in a goroutine as it sends those headers, so the
+ * tail is in place microseconds after the headers leave, long before a relist started on their arrival can read
+ * anything. A consumer that relists everything in `onConnected` therefore misses nothing: a change the relist did
+ * not see arrives as an event afterwards. Events may repeat what the relist already saw (and Podman logs some
+ * twice), so treat them as "look at this object again", not as state. Callbacks never overlap: after a
+ * disconnect, `onDisconnected` and the next `onConnected` wait until the previous `onConnected` has settled.
  */
 export class PodmanEventStream {
   readonly #socketPath: string;
