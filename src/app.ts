@@ -64,7 +64,8 @@ export async function startApp(config: Config, opts: { log?: Logger } = {}): Pro
   const deps: ServiceDeps = { podman, config, log, state, cache, fsUsage: new FsUsageProbe() };
   const server = new grpc.Server({
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
-    "grpc.max_send_message_length": 16 * 1024 * 1024,
+    // ExecSync may answer 16 MiB of stdout plus 16 MiB of stderr (each capped there).
+    "grpc.max_send_message_length": 40 * 1024 * 1024,
   });
   addCriService(server, RuntimeService, runtimeServiceHandlers, deps);
   addCriService(server, ImageService, imageServiceHandlers, deps);

@@ -570,3 +570,99 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "ExecSync: output apart, exit codes, the 16 MiB cap, and a timeout that leaves no process",
+  integration,
+  async (t) => {
+    await ensureBusyboxImage();
+    await using podman = await startPodmanService();
+    await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+    await using logs = await makeTempDir("logs");
+    const rt = cri.client.runtime;
+    const pod = await startPod(cri, logs);
+    const dec = new TextDecoder();
+    try {
+      const id = await runContainer(cri.client, pod.id, pod.config, shell("exec", "sleep 300"));
+      await t.step("stdout and stderr are kept apart; the exit code is returned", async () => {
+        const r = await rt.execSync({ containerId: id, cmd: ["/bin/sh", "-c", "echo out; echo err >&2; exit 7"] });
+        assert.equal(dec.decode(r.stdout), "out\n");
+        assert.equal(dec.decode(r.stderr), "err\n");
+        assert.equal(r.exitCode, 7);
+        const ok = await rt.execSync({ containerId: id, cmd: ["true"], timeout: 5n });
+        assert.equal(ok.exitCode, 0);
+      });
+      await t.step("each output is capped at 16 MiB", async () => {
+        const r = await rt.execSync({ containerId: id, cmd: ["/bin/sh", "-c", "head -c 17825792 /dev/zero"] }, {
+          timeoutMs: 120_000,
+        });
+        assert.equal(r.stdout.length, 16 * 1024 * 1024);
+        assert.equal(r.exitCode, 0);
+      });
+      await t.step("a timeout answers DEADLINE_EXCEEDED and kills the command with its children", async () => {
+        const t0 = performance.now();
+        await assert.rejects(
+          rt.execSync({ containerId: id, cmd: ["/bin/sh", "-c", "sleep 1234 & sleep 1235"], timeout: 1n }),
+          rejectsWith(grpcStatus.DEADLINE_EXCEEDED, /timed out after 1s/),
+        );
+        assert.ok(performance.now() - t0 < 5_000);
+        const ps = dec.decode((await rt.execSync({ containerId: id, cmd: ["ps", "-o", "args"] })).stdout);
+        assert.doesNotMatch(ps, /sleep 123[45]/, ps);
+      });
+      await t.step("an empty cmd is INVALID_ARGUMENT; an unknown container NOT_FOUND", async () => {
+        await assert.rejects(
+          rt.execSync({ containerId: id, cmd: [] }),
+          rejectsWith(grpcStatus.INVALID_ARGUMENT, /cmd/),
+        );
+        await assert.rejects(
+          rt.execSync({ containerId: "c".repeat(64), cmd: ["true"] }),
+          rejectsWith(grpcStatus.NOT_FOUND, /not found/),
+        );
+      });
+      await t.step("a stopped container is FAILED_PRECONDITION", async () => {
+        await rt.stopContainer({ containerId: id, timeout: 0n });
+        await assert.rejects(
+          rt.execSync({ containerId: id, cmd: ["true"] }),
+          rejectsWith(grpcStatus.FAILED_PRECONDITION, /running/),
+        );
+      });
+    } finally {
+      await rt.removePodSandbox({ podSandboxId: pod.id });
+    }
+  },
+);
+
+Deno.test("ReopenContainerLog: kubelet's rotation round trip loses no line", integration, async () => {
+  await ensureBusyboxImage();
+  await using podman = await startPodmanService();
+  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+  await using logs = await makeTempDir("logs");
+  const rt = cri.client.runtime;
+  const pod = await startPod(cri, logs);
+  try {
+    const id = await runContainer(
+      cri.client,
+      pod.id,
+      pod.config,
+      shell("ticker", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.05; done"),
+    );
+    const path = `${pod.config.logDirectory}/ticker/0.log`;
+    await waitFor(async () => (await Deno.readTextFile(path)).includes("tick 5"));
+    await Deno.rename(path, `${path}.20261125-000000`);
+    await rt.reopenContainerLog({ containerId: id });
+    await waitFor(async () => (await logLines(path).catch(() => [])).length >= 5, { what: "lines in the new file" });
+    await rt.stopContainer({ containerId: id, timeout: 0n });
+    const ticks = (lines: [string, string, string][]) => lines.map(([, , text]) => Number(text.split(" ")[1]));
+    const old = ticks(await logLines(`${path}.20261125-000000`));
+    const fresh = ticks(await logLines(path));
+    assert.ok(old.length >= 5 && fresh.length >= 5);
+    const all = [...old, ...fresh];
+    assert.deepEqual(all, all.map((_, i) => i + 1), "ticks continue across the two files without a gap");
+    await assert.rejects(
+      rt.reopenContainerLog({ containerId: id }),
+      rejectsWith(grpcStatus.FAILED_PRECONDITION, /not running/),
+    );
+  } finally {
+    await rt.removePodSandbox({ podSandboxId: pod.id });
+  }
+});

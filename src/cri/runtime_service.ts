@@ -21,6 +21,8 @@ import { listContainers } from "./container/list_containers.ts";
 import { containerStatus } from "./container/container_status.ts";
 import { updateContainerResources } from "./container/update_container_resources.ts";
 import { streamContainers } from "./container/stream_containers.ts";
+import { execSync } from "./container/exec_sync.ts";
+import { reopenContainerLog } from "./container/reopen_container_log.ts";
 import { runtimeConfig } from "./runtime/runtime_config.ts";
 import { status } from "./runtime/status.ts";
 import { updateRuntimeConfig } from "./runtime/update_runtime_config.ts";
@@ -44,8 +46,8 @@ export const runtimeServiceHandlers: ServiceHandlers<typeof RuntimeService.metho
   streamContainers,
   containerStatus,
   updateContainerResources,
-  reopenContainerLog: unimplemented("ReopenContainerLog"),
-  execSync: unimplemented("ExecSync"),
+  reopenContainerLog,
+  execSync,
   exec: unimplemented("Exec"),
   attach: unimplemented("Attach"),
   portForward: unimplemented("PortForward"),

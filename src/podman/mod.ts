@@ -4,6 +4,7 @@
  */
 import { PodmanHttp } from "./client.ts";
 import { PodmanContainers } from "./containers.ts";
+import { PodmanExec } from "./exec.ts";
 import { PodmanImages } from "./images.ts";
 import { PodmanNetworks } from "./networks.ts";
 import { PodmanPods } from "./pods.ts";
@@ -17,6 +18,7 @@ export interface Podman {
   readonly pods: PodmanPods;
   readonly containers: PodmanContainers;
   readonly networks: PodmanNetworks;
+  readonly exec: PodmanExec;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export function connectPodman(socketPath: string, opts: { requestTimeoutMs?: num
     pods: new PodmanPods(http),
     containers: new PodmanContainers(http),
     networks: new PodmanNetworks(http),
+    exec: new PodmanExec(http),
     close: () => http.close(),
   };
 }

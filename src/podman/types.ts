@@ -164,6 +164,8 @@ export interface LibpodContainerInspect {
   IsInfra?: boolean;
   /** The image ID. */
   Image?: string;
+  /** The container's persistent directory (holds conmon's `ctl` FIFO). */
+  StaticDir?: string;
   ImageName?: string;
   Config?: { User?: string; Labels?: Record<string, string> | null; Annotations?: Record<string, string> | null };
   NetworkSettings?: {

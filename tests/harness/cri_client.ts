@@ -37,7 +37,10 @@ export type CallError = grpc.ServiceError;
 
 /** Connects to the CRI socket at `socketPath`; `authority` overrides the HTTP/2 :authority grpc-js sends. */
 export function connectCri(socketPath: string, opts: { authority?: string } = {}): CriClient {
-  const options: grpc.ChannelOptions = opts.authority ? { "grpc.default_authority": opts.authority } : {};
+  const options: grpc.ChannelOptions = {
+    "grpc.max_receive_message_length": 64 * 1024 * 1024,
+    ...(opts.authority ? { "grpc.default_authority": opts.authority } : {}),
+  };
   const raw = {
     runtime: makeRaw(RuntimeService, socketPath, options),
     image: makeRaw(ImageService, socketPath, options),
