@@ -57,9 +57,16 @@ chmod 0700 "$runtime_dir"
 home="$(getent passwd "$user" | cut -d: -f6)"
 conf="$home/.config/containers"
 mkdir -p "$conf"
-# crun 1.8 cannot run on hybrid cgroup hosts; runc can (HOST.md).
-if [ ! -f "$conf/containers.conf" ]; then
-  printf '[engine]\nruntime = "runc"\n' >"$conf/containers.conf"
+# crun 1.8 cannot run on hybrid cgroup hosts; runc can (HOST.md). keyring = false: runc otherwise gives every
+# container a session keyring, and an unprivileged user may own only 200 keys (kernel.keys.maxkeys), which ends
+# at about 200 running containers with "unable to create session key: disk quota exceeded".
+marker="# written by cri-podman's scripts/setup_host.sh"
+old_ours=$'[engine]\nruntime = "runc"'  # what earlier versions of this script wrote
+if [ ! -f "$conf/containers.conf" ] || grep -qF "$marker" "$conf/containers.conf" ||
+  [ "$(cat "$conf/containers.conf")" = "$old_ours" ]; then
+  printf '%s\n[containers]\nkeyring = false\n\n[engine]\nruntime = "runc"\n' "$marker" >"$conf/containers.conf"
+else
+  log "leaving $conf/containers.conf as it is (not ours); it needs runtime = \"runc\" and keyring = false"
 fi
 # Native rootless overlay instead of vfs; only before the storage is first used.
 if [ ! -f "$conf/storage.conf" ] && [ ! -d "$home/.local/share/containers/storage" ]; then

@@ -76,7 +76,9 @@ async function waitExited(client: CriClient, id: string, timeoutMs = 20_000) {
 async function logLines(path: string): Promise<[string, string, string][]> {
   const text = await Deno.readTextFile(path);
   return text.split("\n").filter(Boolean).map((line) => {
-    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF]) (.*)$/.exec(line);
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF]) ([^\n]*)$/.exec(
+      line,
+    );
     assert.ok(m, `not a CRI log line: ${JSON.stringify(line)}`);
     return [m[2]!, m[3]!, m[4]!];
   });
@@ -666,3 +668,99 @@ Deno.test("ReopenContainerLog: kubelet's rotation round trip loses no line", int
     await rt.removePodSandbox({ podSandboxId: pod.id });
   }
 });
+
+Deno.test("devices, tty, run_as_username, stop signal, and a container without a log path", integration, async (t) => {
+  await ensureBusyboxImage();
+  await using podman = await startPodmanService();
+  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+  await using logs = await makeTempDir("logs");
+  const rt = cri.client.runtime;
+  const pod = await startPod(cri, logs);
+  const outputOf = async (name: string, script: string, extra: Partial<ContainerConfig> = {}) => {
+    const id = await runContainer(cri.client, pod.id, pod.config, shell(name, script, extra));
+    await waitExited(cri.client, id);
+    return (await logLines(`${pod.config.logDirectory}/${name}/0.log`)).map(([, , x]) => x).join("\n");
+  };
+  try {
+    await t.step("a device appears at its container path", async () => {
+      const text = await outputOf("dev", "ls -l /dev/mynull | cut -c1", {
+        devices: [{ containerPath: "/dev/mynull", hostPath: "/dev/null", permissions: "rw" }],
+      });
+      assert.equal(text, "c");
+    });
+    await t.step("tty gives the process a terminal", async () => {
+      const text = await outputOf("tty", "[ -t 1 ] && echo terminal || echo no-terminal", { tty: true });
+      assert.match(text, /^terminal/);
+      const plain = await outputOf("notty", "[ -t 1 ] && echo terminal || echo no-terminal");
+      assert.equal(plain, "no-terminal");
+    });
+    await t.step("run_as_username resolves the name in the image", async () => {
+      const text = await outputOf("named", "id -un; id -u", {
+        linux: { securityContext: { runAsUsername: "nobody" } },
+      });
+      assert.equal(text, "nobody\n65534");
+    });
+    await t.step("StopContainer sends the configured stop signal", async () => {
+      const id = await runContainer(
+        cri.client,
+        pod.id,
+        pod.config,
+        shell("sigint", "trap 'echo got-int; exit 0' INT; echo ready; while true; do sleep 0.1; done", {
+          stopSignal: Signal.SIGINT,
+        }),
+      );
+      const path = `${pod.config.logDirectory}/sigint/0.log`;
+      await waitFor(async () => (await Deno.readTextFile(path)).includes("ready"));
+      const t0 = performance.now();
+      await rt.stopContainer({ containerId: id, timeout: 20n });
+      assert.ok(performance.now() - t0 < 10_000, "stopped by the signal, not by the timeout");
+      const s = (await rt.containerStatus({ containerId: id })).status!;
+      assert.equal(s.exitCode, 0);
+      assert.match(await Deno.readTextFile(path), /got-int/);
+    });
+    await t.step("a container without log_path runs and reports no log path", async () => {
+      const id = await runContainer(cri.client, pod.id, pod.config, {
+        metadata: { name: "nolog", attempt: 0 },
+        image: { image: BUSYBOX_IMAGE },
+        command: ["/bin/sh", "-c", "echo fine"],
+      } as ContainerConfig);
+      const s = await waitExited(cri.client, id);
+      assert.equal(s.exitCode, 0);
+      assert.equal(s.logPath, "");
+    });
+  } finally {
+    await rt.removePodSandbox({ podSandboxId: pod.id });
+  }
+});
+
+Deno.test(
+  "List cache is rebuilt when the event stream comes back: changes made while it was down show",
+  integration,
+  async () => {
+    await ensureBusyboxImage();
+    await using podman = await startPodmanService();
+    await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+    await using logs = await makeTempDir("logs");
+    const rt = cri.client.runtime;
+    const pod = await startPod(cri, logs);
+    try {
+      const id = await runContainer(cri.client, pod.id, pod.config, shell("gap", "sleep 300"));
+      await waitFor(async () =>
+        (await rt.listContainers({ filter: { id } })).containers[0]?.state === ContainerState.CONTAINER_RUNNING
+      );
+      podman.kill("SIGKILL");
+      await podman.exited();
+      // While no service streams events, the CLI stops the container: no event will ever tell the cache.
+      await run("podman", ["stop", "--time", "0", id]);
+      await podman.restart();
+      await waitFor(async () => {
+        const c = (await rt.listContainers({ filter: { id } }).catch(() => undefined))?.containers[0];
+        return c?.state === ContainerState.CONTAINER_EXITED;
+      }, { timeoutMs: 10_000, what: "ListContainers to show the stop made while the stream was down" });
+      assert.match(cri.log(), /podman event stream lost/);
+    } finally {
+      await rt.removePodSandbox({ podSandboxId: pod.id }).catch(() => {});
+      await run("podman", ["pod", "rm", "--force", pod.id]).catch(() => {});
+    }
+  },
+);

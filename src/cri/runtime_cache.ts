@@ -12,8 +12,14 @@
 import type { Logger } from "../observability/log.ts";
 import type { Podman } from "../podman/mod.ts";
 import { CONTAINER_FILTER, SANDBOX_FILTER } from "../translate/labels.ts";
-import { type CriContainer, factsFromList, readStoredContainer, toCriContainer } from "../translate/container.ts";
-import { type CriPodSandbox, toCriSandboxFromList } from "../translate/sandbox.ts";
+import {
+  type CriContainer,
+  factsFromInspect,
+  factsFromList,
+  readStoredContainer,
+  toCriContainer,
+} from "../translate/container.ts";
+import { type CriPodSandbox, podListItemFromInspect, toCriSandboxFromList } from "../translate/sandbox.ts";
 
 interface Entry<T> {
   seq: number;
@@ -73,21 +79,19 @@ export class RuntimeCache {
     return (await this.#readAll(signal, { sandboxes: false })).containers;
   }
 
-  /** Re-reads one sandbox from Podman (after a change, or on its event). */
+  /** Re-reads one sandbox from Podman (after a change, or on its event): one inspect, a few ms. */
   async refreshSandbox(id: string, signal?: AbortSignal): Promise<void> {
     const seq = ++this.#seq;
-    const pods = await this.#podman.pods.list([...SANDBOX_FILTER], { signal, ids: [id] });
-    const pod = pods.find((p) => p.Id === id);
-    this.#put(this.#sandboxes, id, pod ? toCriSandboxFromList(pod) : undefined, seq);
+    const pod = await this.#podman.pods.inspect(id, { signal });
+    this.#put(this.#sandboxes, id, pod ? toCriSandboxFromList(podListItemFromInspect(pod)) : undefined, seq);
   }
 
-  /** Re-reads one container from Podman (after a change, or on its event). */
+  /** Re-reads one container from Podman (after a change, or on its event): one inspect, a few ms. */
   async refreshContainer(id: string, signal?: AbortSignal): Promise<void> {
     const seq = ++this.#seq;
-    const list = await this.#podman.containers.list(CONTAINER_FILTER, { signal, ids: [id] });
-    const c = list.find((x) => x.Id === id);
-    const stored = c ? readStoredContainer(c.Labels) : undefined;
-    this.#put(this.#containers, id, c && stored ? toCriContainer(factsFromList(c), stored) : undefined, seq);
+    const c = await this.#podman.containers.inspect(id, { signal });
+    const stored = c ? readStoredContainer(c.Config?.Labels) : undefined;
+    this.#put(this.#containers, id, c && stored ? toCriContainer(factsFromInspect(c), stored) : undefined, seq);
   }
 
   /** Re-reads a sandbox and every container in it (after the sandbox was stopped or removed). */

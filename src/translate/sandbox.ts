@@ -224,6 +224,19 @@ export function readStoredSandbox(labels: Record<string, string> | null | undefi
   }
 }
 
+/** The list-entry view of a pod inspect, so one inspect can refresh a list item. */
+export function podListItemFromInspect(pod: LibpodPodInspect): LibpodPodListItem {
+  return {
+    Id: pod.Id,
+    Name: pod.Name,
+    Created: pod.Created,
+    Status: pod.State,
+    InfraId: pod.InfraContainerID ?? "",
+    Labels: pod.Labels ?? null,
+    Containers: (pod.Containers ?? []).map((c) => ({ Id: c.Id, Names: c.Name, Status: c.State })),
+  };
+}
+
 /** A ListPodSandbox item from a pod list entry; `undefined` if the pod is not a readable sandbox of ours. */
 export function toCriSandboxFromList(pod: LibpodPodListItem): CriPodSandbox | undefined {
   const stored = readStoredSandbox(pod.Labels);
