@@ -9,6 +9,7 @@
  * is down the cache is not trusted and List asks Podman directly.
  * @module
  */
+import type { ContainerState } from "../gen/runtime/v1/api_pb.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Podman } from "../podman/mod.ts";
 import { CONTAINER_FILTER, SANDBOX_FILTER } from "../translate/labels.ts";
@@ -92,6 +93,15 @@ export class RuntimeCache {
     const c = await this.#podman.containers.inspect(id, { signal });
     const stored = c ? readStoredContainer(c.Config?.Labels) : undefined;
     this.#put(this.#containers, id, c && stored ? toCriContainer(factsFromInspect(c), stored) : undefined, seq);
+  }
+
+  /**
+   * Records a container state a completed call produced (StopContainer → EXITED) without asking Podman: an inspect
+   * right after a stop waits for Podman's clean-up to release the container (~50 ms). Events refresh it later.
+   */
+  setContainerState(id: string, state: ContainerState): void {
+    const current = this.#containers.get(id)?.value;
+    if (current) this.#put(this.#containers, id, { ...current, state }, ++this.#seq);
   }
 
   /** Re-reads a sandbox and every container in it (after the sandbox was stopped or removed). */

@@ -1,4 +1,8 @@
-import type { StopContainerRequest, StopContainerResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
+import {
+  ContainerState,
+  type StopContainerRequest,
+  type StopContainerResponseSchema,
+} from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
 import { findContainer } from "./find_container.ts";
@@ -16,6 +20,7 @@ export async function stopContainer(
   if (!found) return {};
   const timeoutSeconds = Math.max(0, Number(req.timeout));
   await ctx.podman.containers.stop(found.container.Id, { timeoutSeconds, signal: ctx.signal });
-  await ctx.cache.refreshContainer(found.container.Id, ctx.signal);
+  // Stopped is what this call produced; Podman's own events refresh the rest (finish time, exit code) shortly.
+  ctx.cache.setContainerState(found.container.Id, ContainerState.CONTAINER_EXITED);
   return {};
 }
