@@ -4,7 +4,7 @@
  * and ListContainers with 200 containers present next to a direct `GET /libpod/containers/json`.
  * Run as the unprivileged user: `deno run -A bench/containers.ts [rounds] [listed]`.
  */
-import { Pool } from "undici";
+import { libpodCaller } from "./_libpod.ts";
 import { NamespaceMode } from "../src/gen/runtime/v1/api_pb.ts";
 import { PodmanExec } from "../src/podman/exec.ts";
 import { CONTAINER_FILTER } from "../src/translate/labels.ts";
@@ -20,17 +20,8 @@ await ensureBusyboxImage();
 await using podman = await startPodmanService();
 await using cri = await startCriServer({ podmanSocket: podman.socketPath, args: ["--log-level", "warn"] });
 await using logs = await makeTempDir("bench-logs");
-const libpod = new Pool("http://podman", { socketPath: podman.socketPath, connections: 4 });
-const call = async (method: string, path: string, body?: unknown) => {
-  const res = await libpod.request({
-    method: method as "GET",
-    path: `/v4.0.0/libpod${path}`,
-    ...(body ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}),
-  });
-  const text = await res.body.text();
-  if (res.statusCode >= 300 && res.statusCode !== 304) throw new Error(`${path}: ${res.statusCode} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-};
+const libpod = libpodCaller(podman.socketPath);
+const call = libpod.call;
 const rt = cri.client.runtime;
 const podName = uniqueName("bench");
 const sandboxConfig = {

@@ -3,7 +3,7 @@
  * @module
  */
 import type { ImageService } from "../gen/runtime/v1/api_pb.ts";
-import type { ServiceHandlers } from "../grpc/service_definition.ts";
+import type { ServiceHandlers } from "./handler_types.ts";
 import type { RpcContext } from "./context.ts";
 import { imageFsInfo } from "./image/image_fs_info.ts";
 import { imageStatus } from "./image/image_status.ts";
@@ -13,7 +13,7 @@ import { removeImage } from "./image/remove_image.ts";
 import { streamImages } from "./image/stream_images.ts";
 
 /** Handlers of runtime.v1.ImageService. */
-export const imageServiceHandlers: ServiceHandlers<typeof ImageService.method, RpcContext> = {
+export const imageServiceHandlers: ServiceHandlers<typeof ImageService, RpcContext> = {
   listImages,
   streamImages,
   imageStatus,

@@ -4,7 +4,7 @@
  * @module
  */
 import type { RuntimeService } from "../gen/runtime/v1/api_pb.ts";
-import type { ServiceHandlers } from "../grpc/service_definition.ts";
+import type { ServiceHandlers } from "./handler_types.ts";
 import type { RpcContext } from "./context.ts";
 import { runPodSandbox } from "./sandbox/run_pod_sandbox.ts";
 import { stopPodSandbox } from "./sandbox/stop_pod_sandbox.ts";
@@ -30,7 +30,7 @@ import { version } from "./runtime/version.ts";
 import { unimplemented, unimplementedStream } from "./unimplemented.ts";
 
 /** Handlers of runtime.v1.RuntimeService. */
-export const runtimeServiceHandlers: ServiceHandlers<typeof RuntimeService.method, RpcContext> = {
+export const runtimeServiceHandlers: ServiceHandlers<typeof RuntimeService, RpcContext> = {
   version,
   runPodSandbox,
   stopPodSandbox,

@@ -16,7 +16,7 @@ import { toServiceError } from "./status.ts";
 export function addCriService<S extends GenServiceMethods>(
   server: grpc.Server,
   service: GenService<S>,
-  handlers: ServiceHandlers<S, RpcContext>,
+  handlers: ServiceHandlers<GenService<S>, RpcContext>,
   deps: ServiceDeps,
 ): void {
   const definition = toGrpcServiceDefinition(service);

@@ -28,37 +28,18 @@ export interface GrpcMethodDefinition<M extends GenServiceMethods[string]>
   responseSerialize: (value: MessageInitShape<M["output"]>) => Buffer;
 }
 
-/** The method map of a generated service descriptor type: `MethodsOf<typeof RuntimeService>`. */
-export type MethodsOf<Svc> = Svc extends GenService<infer S> ? S : never;
-
 /** A grpc-js `ServiceDefinition` keyed by each method's localName (`runPodSandbox`); `originalName` is the RPC name. */
 export type GrpcServiceDefinition<S extends GenServiceMethods> = {
   readonly [K in keyof S]: GrpcMethodDefinition<S[K]>;
 };
 
-/** localNames of the methods of a service whose kind is `Kind`: `MethodNamesOfKind<typeof ImageService, "unary">`. */
-export type MethodNamesOfKind<Svc, Kind extends DescMethod["methodKind"]> = {
-  [K in keyof MethodsOf<Svc>]: MethodsOf<Svc>[K]["methodKind"] extends Kind ? K : never;
-}[keyof MethodsOf<Svc>];
-
-/** A unary handler: a plain async function of a context and the decoded request. */
-export type UnaryHandler<M extends GenServiceMethods[string], Ctx> = (
-  ctx: Ctx,
-  req: MessageShape<M["input"]>,
-) => Promise<MessageInitShape<M["output"]>>;
-
-/** A server-streaming handler: yields responses; the stream ends when the iterable does. */
-export type ServerStreamingHandler<M extends GenServiceMethods[string], Ctx> = (
-  ctx: Ctx,
-  req: MessageShape<M["input"]>,
-) => AsyncIterable<MessageInitShape<M["output"]>>;
-
-/** Every RPC of a service as a handler keyed by localName (`ServiceHandlers<typeof RuntimeService, RpcContext>`). */
-export type ServiceHandlers<Svc, Ctx> = {
-  [K in keyof MethodsOf<Svc>]: MethodsOf<Svc>[K]["methodKind"] extends "unary" ? UnaryHandler<MethodsOf<Svc>[K], Ctx>
-    : MethodsOf<Svc>[K]["methodKind"] extends "server_streaming" ? ServerStreamingHandler<MethodsOf<Svc>[K], Ctx>
-    : never; // CRI has no client-streaming or bidi RPCs
-};
+export type {
+  MethodNamesOfKind,
+  MethodsOf,
+  ServerStreamingHandler,
+  ServiceHandlers,
+  UnaryHandler,
+} from "../cri/handler_types.ts";
 
 /** Encodes a message or init object; `create()` returns an existing message of the same type as is. */
 function serializer<Desc extends DescMessage>(schema: Desc): (value: MessageInitShape<Desc>) => Buffer {
