@@ -24,7 +24,7 @@ for await (const file of walk(root.pathname)) {
   const allowed = ALLOWED[layer.replace(/\.ts$/, "")];
   if (!allowed) continue; // top-level modules (app.ts, errors.ts, version.ts) wire or are leaves
   const text = await Deno.readTextFile(file);
-  for (const m of text.matchAll(/^\s*(?:import|export)[^"']*?from\s+["'](\.[^"']+)["']/gm)) {
+  for (const m of text.matchAll(/^\s*(?:import|export)(?:[^"';]*?\sfrom)?\s*["'](\.[^"']+)["']/gm)) {
     const target = new URL(m[1]!, `file://${file}`).pathname;
     if (!target.startsWith(root.pathname)) continue;
     const to = target.slice(root.pathname.length);
