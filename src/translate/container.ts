@@ -317,7 +317,7 @@ export function readStoredContainer(labels: Record<string, string> | null | unde
   if (!json || !sandboxId) return undefined;
   try {
     return {
-      config: fromJsonString(ContainerConfigSchema, json),
+      config: fromJsonString(ContainerConfigSchema, json, { ignoreUnknownFields: true }),
       sandboxId,
       logPath: labels?.[CONTAINER_LOG_PATH] ?? "",
       imageId: labels?.[CONTAINER_IMAGE_ID] ?? "",
@@ -423,10 +423,14 @@ export function toCriContainerStatus(c: LibpodContainerInspect, stored: StoredCo
   return status;
 }
 
+/**
+ * The process's uid and gid when the user spec pins both: "" is root (0:0) and "uid:gid" is exact. A bare uid's
+ * group comes from the image's /etc/passwd, which we do not read, so it yields no user rather than a guess.
+ */
 function parseNumericUser(user: string): { uid: bigint; gid: bigint } | undefined {
-  const m = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (!m) return user === "" ? { uid: 0n, gid: 0n } : undefined;
-  return { uid: BigInt(m[1]!), gid: BigInt(m[2] ?? m[1]!) };
+  if (user === "") return { uid: 0n, gid: 0n };
+  const m = /^(\d+):(\d+)$/.exec(user);
+  return m ? { uid: BigInt(m[1]!), gid: BigInt(m[2]!) } : undefined;
 }
 
 /** Tells whether a container passes a ListContainers filter (id prefix, sandbox, state, label selector). */

@@ -218,7 +218,10 @@ export function readStoredSandbox(labels: Record<string, string> | null | undefi
   const json = labels?.[SANDBOX_CONFIG];
   if (!json) return undefined;
   try {
-    return { config: fromJsonString(PodSandboxConfigSchema, json), runtimeHandler: labels?.[RUNTIME_HANDLER] ?? "" };
+    return {
+      config: fromJsonString(PodSandboxConfigSchema, json, { ignoreUnknownFields: true }),
+      runtimeHandler: labels?.[RUNTIME_HANDLER] ?? "",
+    };
   } catch {
     return undefined;
   }

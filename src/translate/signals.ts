@@ -67,8 +67,10 @@ export function toCriSignal(text: string | number | undefined): Signal {
     if (n >= 50 && n < 64) return Signal[`SIGRTMAXMINUS${64 - n}` as keyof typeof Signal] ?? Signal.RUNTIME_DEFAULT;
     return Signal.RUNTIME_DEFAULT;
   }
-  const name = (text as string).toUpperCase().startsWith("SIG")
-    ? (text as string).toUpperCase()
-    : `SIG${(text as string).toUpperCase()}`;
+  const upper = (text as string).toUpperCase();
+  const name = upper.startsWith("SIG") ? upper : `SIG${upper}`;
+  // Linux spells real-time signals relative to the ends: SIGRTMIN+3 (systemd's STOPSIGNAL), SIGRTMAX-1.
+  const rt = /^SIGRT(MIN|MAX)([+-])(\d+)$/.exec(name);
+  if (rt) return toCriSignal((rt[1] === "MIN" ? 34 : 64) + (rt[2] === "+" ? 1 : -1) * Number(rt[3]));
   return Signal[name as keyof typeof Signal] ?? Signal.RUNTIME_DEFAULT;
 }
