@@ -9,6 +9,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   type ContainerConfigSchema,
   ContainerState,
+  MountPropagation,
   NamespaceMode,
   type PodSandboxConfigSchema,
   SecurityProfile_ProfileType,
@@ -321,6 +322,39 @@ Deno.test("mounts, user and security context are honoured", integration, async (
       });
       assert.equal(await Deno.readTextFile(`${data.path}/from-container`), "hi\n");
     });
+    await t.step("mount propagation reaches the OCI spec (rprivate, rslave, rshared)", async () => {
+      const id = (await rt.createContainer({
+        podSandboxId: pod.id,
+        config: shell("prop", "true", {
+          mounts: [
+            { containerPath: "/p0", hostPath: data.path, propagation: MountPropagation.PROPAGATION_PRIVATE },
+            { containerPath: "/p1", hostPath: data.path, propagation: MountPropagation.PROPAGATION_HOST_TO_CONTAINER },
+            { containerPath: "/p2", hostPath: data.path, propagation: MountPropagation.PROPAGATION_BIDIRECTIONAL },
+          ],
+        }),
+        sandboxConfig: pod.config,
+      })).containerId;
+      const binds: string[] = JSON.parse(
+        await run("podman", ["inspect", "--format", "{{json .HostConfig.Binds}}", id]),
+      );
+      assert.ok(binds.some((b) => b.startsWith(`${data.path}:/p0:`) && b.includes("rprivate")), binds.join(" "));
+      assert.ok(binds.some((b) => b.startsWith(`${data.path}:/p1:`) && b.includes("rslave")), binds.join(" "));
+      assert.ok(binds.some((b) => b.startsWith(`${data.path}:/p2:`) && b.includes("rshared")), binds.join(" "));
+      const status = (await rt.containerStatus({ containerId: id })).status!;
+      assert.deepEqual(status.mounts.map((m) => m.propagation), [0, 1, 2]);
+      await rt.removeContainer({ containerId: id });
+    });
+    await t.step(
+      "privileged (rootless meaning): every capability of the user namespace, no seccomp filter",
+      async () => {
+        const { text } = await outputOf("priv", "grep -E 'CapEff|Seccomp:' /proc/self/status", {
+          linux: { securityContext: { privileged: true } },
+        });
+        assert.doesNotMatch(text, /CapEff:\s+0000000000000000/);
+        assert.match(text, /CapEff:\s+0000003fffffffff|CapEff:\s+000001ffffffffff|CapEff:\s+00000[0-9a-f]ffffffffff/);
+        assert.match(text, /Seccomp:\s+0/);
+      },
+    );
     await t.step("run_as_user / run_as_group / supplemental groups; status reports the user", async () => {
       const { text, status } = await outputOf("user", "id -u; id -g; id -G", {
         linux: {
