@@ -4,6 +4,7 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import { hostname } from "node:os";
 import type { Config } from "./config/schema.ts";
 import type { ServiceDeps } from "./cri/context.ts";
 import { imageServiceHandlers } from "./cri/image_service.ts";
@@ -57,6 +58,7 @@ export async function startApp(config: Config, opts: { log?: Logger } = {}): Pro
 
   const state = new RuntimeState();
   state.minOomScoreAdj = await ownOomScoreAdj();
+  state.nodeHostname = hostname();
   const cache = new RuntimeCache(podman, log);
   // List calls answer from the cache once the event stream is up and a full read completed.
   const events = new PodmanEventStream(config.podman.socket, { types: ["container", "pod"], log });

@@ -9,6 +9,8 @@ import type { LibpodInfo } from "../podman/types.ts";
 export class RuntimeState {
   /** The pod CIDR from the last UpdateRuntimeConfig, or "" before kubelet sent one. */
   podCidr = "";
+  /** The node's host name (for pods that name none). */
+  nodeHostname = "";
   /** This process's own oom_score_adj: the lowest an unprivileged user may give a container. */
   minOomScoreAdj = 0;
   #info: { value: LibpodInfo; at: number } | undefined;

@@ -39,6 +39,8 @@ export interface SandboxSpecOptions {
   networkName: string;
   /** Infra image; "" = Podman's default pause image. */
   infraImage: string;
+  /** The node's host name: a pod without one gets it, as under containerd (Podman would use the pod's long name). */
+  nodeHostname?: string;
 }
 
 /** A sandbox's facts as stored in its pod's labels. */
@@ -174,7 +176,10 @@ export function toLibpodPodSpec(
   } else {
     spec.netns = { nsmode: "bridge" };
     spec.Networks = { [opts.networkName]: {} };
-    if (config.hostname) spec.hostname = config.hostname;
+    // Podman names an unnamed pod's host after the pod, whose name can pass the kernel's 64-byte limit
+    // (sethostname: EINVAL); kubelet always sends one, and without one the node's name is what runc would keep.
+    const hostname = config.hostname || opts.nodeHostname;
+    if (hostname) spec.hostname = hostname.slice(0, 64);
     const ports = toLibpodPortMappings(config);
     if (ports.length > 0) spec.portmappings = ports;
   }

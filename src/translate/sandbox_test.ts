@@ -413,8 +413,13 @@ Deno.test("toLibpodPodSpec()", async (t) => {
     assert.deepEqual(podSpec({}, { networkName: "k8s-pods", infraImage: "" }).Networks, { "k8s-pods": {} });
   });
 
-  await t.step("toLibpodPodSpec() sets no hostname when the config has none", () => {
+  await t.step("toLibpodPodSpec() sets no hostname when neither the config nor the node names one", () => {
     assert.ok(!("hostname" in podSpec({ hostname: "" })));
+  });
+
+  await t.step("toLibpodPodSpec() gives a pod without a hostname the node's (Podman's pod name may exceed 64)", () => {
+    assert.equal(podSpec({ hostname: "" }, { ...OPTS, nodeHostname: "node-1" }).hostname, "node-1");
+    assert.equal(podSpec({ hostname: "mine" }, { ...OPTS, nodeHostname: "node-1" }).hostname, "mine");
   });
 
   await t.step("toLibpodPodSpec() publishes only ports with a host port, as tcp/udp with host_ip when given", () => {

@@ -39,6 +39,7 @@ export async function runPodSandbox(
   const spec = toLibpodPodSpec(config, handler, {
     networkName: ctx.config.pods.network,
     infraImage: ctx.config.pods.infra_image,
+    nodeHostname: ctx.state.nodeHostname,
   });
   let id: string;
   try {
