@@ -3,7 +3,7 @@
  * expose: message type 2 makes conmon reopen the container's log file.
  * @module
  */
-import { constants, open } from "node:fs/promises";
+import { constants, open, stat } from "node:fs/promises";
 
 /** Asks conmon to reopen the log: it creates a new file at the log path. Rejects with the errno when it cannot. */
 export async function reopenConmonLog(ctlPath: string): Promise<void> {
@@ -14,4 +14,27 @@ export async function reopenConmonLog(ctlPath: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Waits until a file exists at `path` that is not the one whose inode was `previousIno` (conmon writes the new log
+ * file asynchronously after a reopen). Resolves false when `timeoutMs` passes first.
+ */
+export async function waitForNewFile(
+  path: string,
+  previousIno: bigint | undefined,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ino = await stat(path, { bigint: true }).then((st) => st.ino, () => undefined);
+    if (ino !== undefined && ino !== previousIno) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The inode of `path`, or undefined when nothing is there. */
+export async function inodeOf(path: string): Promise<bigint | undefined> {
+  return await stat(path, { bigint: true }).then((st) => st.ino, () => undefined);
 }

@@ -63,6 +63,16 @@ export interface ContainerSpecContext {
   minOomScoreAdj: number;
 }
 
+/** The read-only paths Podman 4.3 applies itself (kubelet's default list is the same set). */
+export const PODMAN_READONLY_PATHS: readonly string[] = [
+  "/proc/asound",
+  "/proc/bus",
+  "/proc/fs",
+  "/proc/irq",
+  "/proc/sys",
+  "/proc/sysrq-trigger",
+];
+
 /** PATH when the image sets none (as containerd and Docker do). */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/;
@@ -109,7 +119,20 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
       throw invalid(`config.devices[${i}].permissions "${d.permissions}" must be made of r, w and m`);
     }
   });
-  const ns = config.linux?.securityContext?.namespaceOptions;
+  const sc = config.linux?.securityContext;
+  if (sc?.runAsGroup && !sc.runAsUser && !sc.runAsUsername) {
+    // CRI api.proto: run_as_group may only be set with run_as_user or run_as_username.
+    throw invalid("config.linux.security_context.run_as_group needs run_as_user or run_as_username");
+  }
+  sc?.readonlyPaths.forEach((path, i) => {
+    if (!PODMAN_READONLY_PATHS.includes(path)) {
+      throw invalid(
+        `config.linux.security_context.readonly_paths[${i}] "${path}" is not supported: Podman 4.3 can make only ` +
+          `its default paths read-only (${PODMAN_READONLY_PATHS.join(", ")})`,
+      );
+    }
+  });
+  const ns = sc?.namespaceOptions;
   if (ns?.pid === NamespaceMode.TARGET && !ns.targetId) {
     throw invalid("config.linux.security_context.namespace_options.target_id must name a container for pid TARGET");
   }
@@ -291,7 +314,9 @@ export function toLinuxResources(
 
 function toSeccompPath(config: ContainerConfig): string | undefined {
   const sc = config.linux?.securityContext;
-  if (!sc || sc.privileged) return sc?.privileged ? "unconfined" : undefined;
+  // No profile at all means unconfined (CRI api.proto, seccomp_profile_path: "" is unconfined); kubelet always
+  // names one (RuntimeDefault or Unconfined).
+  if (!sc || sc.privileged) return "unconfined";
   if (sc.seccomp) {
     if (sc.seccomp.profileType === SecurityProfile_ProfileType.Unconfined) return "unconfined";
     if (sc.seccomp.profileType === SecurityProfile_ProfileType.Localhost) return sc.seccomp.localhostRef;
@@ -299,7 +324,8 @@ function toSeccompPath(config: ContainerConfig): string | undefined {
   }
   if (sc.seccompProfilePath === "unconfined") return "unconfined";
   if (sc.seccompProfilePath.startsWith("localhost/")) return sc.seccompProfilePath.slice("localhost/".length);
-  return undefined;
+  if (sc.seccompProfilePath === "") return "unconfined";
+  return undefined; // "runtime/default", "docker/default": Podman's default profile
 }
 
 /** The Localhost seccomp profile a config names, if any (the handler checks it can be read). */

@@ -29,6 +29,7 @@ import {
   factsFromList,
   localhostSeccompProfile,
   matchesContainerFilter,
+  PODMAN_READONLY_PATHS,
   readStoredContainer,
   resolveArgv,
   resolveEnv,
@@ -755,8 +756,8 @@ Deno.test("toLibpodContainerSpec()", async (t) => {
 
   const PROFILE = "/var/lib/kubelet/seccomp/audit.json";
   const seccomp: [string, ConfigInit, string | undefined][] = [
-    ["no linux options", { linux: undefined }, undefined],
-    ["no seccomp fields", {}, undefined],
+    ["no linux options (no profile: unconfined, as the CRI says)", { linux: undefined }, "unconfined"],
+    ["no seccomp fields (no profile: unconfined, as the CRI says)", {}, "unconfined"],
     [
       "seccomp RuntimeDefault",
       withSc({ seccomp: { profileType: SecurityProfile_ProfileType.RuntimeDefault } }),
@@ -1004,6 +1005,7 @@ Deno.test("toLibpodContainerSpec()", async (t) => {
       "name",
       "pod",
       "raw_image_name",
+      "seccomp_profile_path",
       "stdin",
       "terminal",
       "unsetenvall",
@@ -1564,4 +1566,32 @@ Deno.test("readStoredContainer() reads a config stored by a newer cri-podman, ig
     [CONTAINER_SANDBOX_ID]: "sandbox",
   };
   assert.equal(readStoredContainer(labels)?.config.metadata?.name, "x");
+});
+
+Deno.test("validateContainerConfig() security-context rules the CRI states", async (t) => {
+  const base = { metadata: { name: "c" }, image: { image: "busybox" } };
+  await t.step("validateContainerConfig() refuses run_as_group without run_as_user or run_as_username", () => {
+    const config = create(ContainerConfigSchema, {
+      ...base,
+      linux: { securityContext: { runAsGroup: { value: 5n } } },
+    });
+    assert.throws(() => validateContainerConfig(config), /run_as_group needs run_as_user or run_as_username/);
+    const withUser = create(ContainerConfigSchema, {
+      ...base,
+      linux: { securityContext: { runAsGroup: { value: 5n }, runAsUsername: "nobody" } },
+    });
+    assert.equal(validateContainerConfig(withUser), withUser);
+  });
+  await t.step("validateContainerConfig() accepts kubelet's read-only paths and refuses others, naming them", () => {
+    const defaults = create(ContainerConfigSchema, {
+      ...base,
+      linux: { securityContext: { readonlyPaths: [...PODMAN_READONLY_PATHS] } },
+    });
+    assert.equal(validateContainerConfig(defaults), defaults);
+    const custom = create(ContainerConfigSchema, {
+      ...base,
+      linux: { securityContext: { readonlyPaths: ["/proc/sys", "/tmp"] } },
+    });
+    assert.throws(() => validateContainerConfig(custom), /readonly_paths\[1\] "\/tmp" is not supported/);
+  });
 });

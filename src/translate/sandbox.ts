@@ -213,7 +213,8 @@ function toSeccompOption(config: PodSandboxConfig): string | undefined {
     return undefined;
   }
   const path = sc.seccompProfilePath;
-  if (path === "unconfined") return "seccomp=unconfined";
+  // "" is unconfined (CRI api.proto); "runtime/default" and "docker/default" keep Podman's default profile.
+  if (path === "unconfined" || path === "") return "seccomp=unconfined";
   if (path.startsWith("localhost/")) return `seccomp=${path.slice("localhost/".length)}`;
   return undefined;
 }

@@ -529,7 +529,9 @@ Deno.test("toLibpodPodSpec()", async (t) => {
     ["deprecated seccomp_profile_path docker/default", {
       linux: { securityContext: { seccompProfilePath: "docker/default" } },
     }, undefined],
-    ["an empty seccomp_profile_path", { linux: { securityContext: { seccompProfilePath: "" } } }, undefined],
+    ["an empty seccomp_profile_path (unconfined, as the CRI says)", {
+      linux: { securityContext: { seccompProfilePath: "" } },
+    }, ["seccomp=unconfined"]],
   ];
   for (const [what, patch, expected] of seccomp) {
     await t.step(`toLibpodPodSpec() sets security_opt ${JSON.stringify(expected ?? "none")} for ${what}`, () => {

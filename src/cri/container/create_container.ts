@@ -62,6 +62,13 @@ export async function createContainer(
           `(${containerName(config.metadata, sandbox.config.metadata!)})`,
       );
     }
+    if (isCriError(err) && /\/dev\/mqueue/.test(err.message)) {
+      throw new CriError(
+        "FailedPrecondition",
+        `Cannot share the host's IPC namespace: this host has no /dev/mqueue mounted (${err.message})`,
+        { cause: err },
+      );
+    }
     throw err;
   }
   await ctx.cache.refreshContainer(id, ctx.signal);

@@ -1,7 +1,7 @@
 import type { ReopenContainerLogRequest, ReopenContainerLogResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CriError } from "../../errors.ts";
-import { reopenConmonLog } from "../../host/conmon_ctl.ts";
+import { inodeOf, reopenConmonLog, waitForNewFile } from "../../host/conmon_ctl.ts";
 import type { RpcContext } from "../context.ts";
 import { getContainer } from "./find_container.ts";
 
@@ -22,6 +22,7 @@ export async function reopenContainerLog(
   if (!container.State.Running || !container.StaticDir) {
     throw new CriError("FailedPrecondition", `Container "${container.Id}" is not running; its log cannot be reopened`);
   }
+  const before = await inodeOf(stored.logPath);
   try {
     await reopenConmonLog(`${container.StaticDir}/ctl`);
   } catch (err) {
@@ -30,6 +31,10 @@ export async function reopenContainerLog(
       `Cannot reopen the log of container "${container.Id}": ${(err as Error).message}`,
       { cause: err },
     );
+  }
+  // conmon opens the new file asynchronously; kubelet (and critest) look for it as soon as this call returns.
+  if (!(await waitForNewFile(stored.logPath, before, 5_000))) {
+    throw new CriError("Unknown", `conmon did not reopen the log of container "${container.Id}" within 5 s`);
   }
   return {};
 }
