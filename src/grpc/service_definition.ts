@@ -7,7 +7,6 @@ import { Buffer } from "node:buffer";
 import {
   create,
   type DescMessage,
-  type DescMethod,
   fromBinary,
   type MessageInitShape,
   type MessageShape,
