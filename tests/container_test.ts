@@ -798,3 +798,31 @@ Deno.test(
     }
   },
 );
+
+Deno.test("IPC NODE shares the host's IPC namespace, or says why not (no /dev/mqueue)", integration, async () => {
+  await ensureBusyboxImage();
+  await using podman = await startPodmanService();
+  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+  await using logs = await makeTempDir("logs");
+  const rt = cri.client.runtime;
+  const pod = await startPod(cri, logs);
+  try {
+    const config = shell("hostipc", "readlink /proc/self/ns/ipc", {
+      linux: { securityContext: { namespaceOptions: { ipc: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER } } },
+    });
+    const hasMqueue = await Deno.stat("/dev/mqueue").then(() => true, () => false);
+    if (!hasMqueue) {
+      await assert.rejects(
+        rt.createContainer({ podSandboxId: pod.id, config, sandboxConfig: pod.config }),
+        rejectsWith(grpcStatus.FAILED_PRECONDITION, /ipc NODE.*\/dev\/mqueue/),
+      );
+      return;
+    }
+    const id = await runContainer(cri.client, pod.id, pod.config, config);
+    await waitExited(cri.client, id);
+    const text = (await logLines(`${pod.config.logDirectory}/hostipc/0.log`)).map(([, , x]) => x).join("");
+    assert.equal(text, await Deno.readLink("/proc/self/ns/ipc"));
+  } finally {
+    await rt.removePodSandbox({ podSandboxId: pod.id });
+  }
+});

@@ -49,6 +49,13 @@ export async function createContainer(
     cgroupsAvailable: controllers.includes("memory") && controllers.includes("cpu"),
     minOomScoreAdj: ctx.state.minOomScoreAdj,
   }, logPath);
+  if (spec.ipcns?.nsmode === "host" && !(await pathExists("/dev/mqueue"))) {
+    // Checked here: Podman 4.3 fails on it with a nil-pointer panic (500) once the pod carries a seccomp option.
+    throw new CriError(
+      "FailedPrecondition",
+      "Cannot share the host's IPC namespace (namespace_options.ipc NODE): this host has no /dev/mqueue mounted",
+    );
+  }
   let id: string;
   try {
     id = await ctx.podman.containers.create(spec, { signal: ctx.signal });
