@@ -48,6 +48,28 @@ async function startPod(cri: CriServer, logs: TempDir): Promise<{ id: string; co
   return { id, config };
 }
 
+/** A Podman service, cri-podman on it, and a pod with a log directory; disposing removes the pod, then the rest. */
+async function podEnvironment() {
+  await ensureBusyboxImage();
+  const podman = await startPodmanService();
+  const cri = await startCriServer({ podmanSocket: podman.socketPath });
+  const logs = await makeTempDir("logs");
+  const pod = await startPod(cri, logs);
+  return {
+    podman,
+    cri,
+    logs,
+    pod,
+    rt: cri.client.runtime,
+    async [Symbol.asyncDispose]() {
+      await cri.client.runtime.removePodSandbox({ podSandboxId: pod.id }).catch(() => {});
+      await cri[Symbol.asyncDispose]();
+      await logs[Symbol.asyncDispose]();
+      await podman[Symbol.asyncDispose]();
+    },
+  };
+}
+
 function shell(name: string, script: string, extra: Partial<ContainerConfig> = {}): ContainerConfig {
   return {
     metadata: { name, attempt: 0 },
@@ -99,131 +121,121 @@ async function buildEntrypointImage(): Promise<string> {
 }
 
 Deno.test("container lifecycle: create, start, status, logs, stop, remove", integration, async (t) => {
-  await ensureBusyboxImage();
-  await using podman = await startPodmanService();
-  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
-  await using logs = await makeTempDir("logs");
-  const rt = cri.client.runtime;
-  const pod = await startPod(cri, logs);
+  await using env = await podEnvironment();
+  const { cri, rt, pod } = env;
   const config = shell("life", "echo to-stdout; echo to-stderr >&2; printf no-newline; sleep 0.3; exit 3", {
     labels: { tier: "web", "io.cri-podman.kind": "not-ours" },
     annotations: { "io.kubernetes.container.hash": "abc", note: "x=y" },
     stopSignal: Signal.SIGINT,
   });
   let id = "";
-  try {
-    await t.step("CreateContainer: CREATED at once in ListContainers (read-your-writes)", async () => {
-      id = (await rt.createContainer({ podSandboxId: pod.id, config, sandboxConfig: pod.config })).containerId;
-      assert.match(id, /^[0-9a-f]{64}$/);
-      const listed = (await rt.listContainers({ filter: { id } })).containers;
-      assert.equal(listed.length, 1);
-      assert.equal(listed[0]!.state, ContainerState.CONTAINER_CREATED);
-      assert.equal(listed[0]!.podSandboxId, pod.id);
-      assert.deepEqual(listed[0]!.labels, config.labels);
-      assert.deepEqual(listed[0]!.annotations, config.annotations);
-      const s = (await rt.containerStatus({ containerId: id })).status!;
-      assert.equal(s.state, ContainerState.CONTAINER_CREATED);
-      assert.equal(s.startedAt, 0n);
-    });
+  await t.step("CreateContainer: CREATED at once in ListContainers (read-your-writes)", async () => {
+    id = (await rt.createContainer({ podSandboxId: pod.id, config, sandboxConfig: pod.config })).containerId;
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const listed = (await rt.listContainers({ filter: { id } })).containers;
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0]!.state, ContainerState.CONTAINER_CREATED);
+    assert.equal(listed[0]!.podSandboxId, pod.id);
+    assert.deepEqual(listed[0]!.labels, config.labels);
+    assert.deepEqual(listed[0]!.annotations, config.annotations);
+    const s = (await rt.containerStatus({ containerId: id })).status!;
+    assert.equal(s.state, ContainerState.CONTAINER_CREATED);
+    assert.equal(s.startedAt, 0n);
+  });
 
-    await t.step("a second CreateContainer with the same metadata is refused, naming the container", async () => {
-      await assert.rejects(
-        rt.createContainer({ podSandboxId: pod.id, config, sandboxConfig: pod.config }),
-        rejectsWith(grpcStatus.ALREADY_EXISTS, new RegExp(id)),
-      );
-    });
-
-    await t.step("StartContainer: RUNNING at once in ListContainers", async () => {
-      await rt.startContainer({ containerId: id });
-      const state = (await rt.listContainers({ filter: { id } })).containers[0]?.state;
-      assert.ok(state === ContainerState.CONTAINER_RUNNING || state === ContainerState.CONTAINER_EXITED);
-    });
-
-    await t.step(
-      "ContainerStatus after exit: EXITED, code 3, reason Error, times, image, labels, log path",
-      async () => {
-        const s = await waitExited(cri.client, id);
-        assert.equal(s.exitCode, 3);
-        assert.equal(s.reason, "Error");
-        assert.ok(s.createdAt > 0n && s.startedAt >= s.createdAt && s.finishedAt >= s.startedAt);
-        assert.equal(s.image?.image, BUSYBOX_IMAGE);
-        const imageId = (await run("podman", ["image", "inspect", "--format", "{{.Id}}", BUSYBOX_IMAGE])).trim();
-        assert.equal(s.imageRef, `sha256:${imageId}`);
-        assert.equal(s.imageId, s.imageRef);
-        assert.deepEqual(s.labels, config.labels);
-        assert.deepEqual(s.annotations, config.annotations);
-        assert.equal(s.logPath, `${pod.config.logDirectory}/life/0.log`);
-        assert.equal(s.stopSignal, Signal.SIGINT);
-        assert.equal(s.user?.linux?.uid, 0n);
-        // The exit was nobody's call: the cache learns it from Podman's "died" event, within milliseconds.
-        await waitFor(async () => {
-          const listed = (await rt.listContainers({
-            filter: { podSandboxId: pod.id, state: { state: ContainerState.CONTAINER_EXITED } },
-          })).containers;
-          return listed.length === 1 && listed[0]!.id === id;
-        }, { timeoutMs: 1_000, what: "ListContainers to show the exit" });
-      },
+  await t.step("a second CreateContainer with the same metadata is refused, naming the container", async () => {
+    await assert.rejects(
+      rt.createContainer({ podSandboxId: pod.id, config, sandboxConfig: pod.config }),
+      rejectsWith(grpcStatus.ALREADY_EXISTS, new RegExp(id)),
     );
+  });
 
-    await t.step("the log file is in the CRI format with streams and partial lines apart", async () => {
-      const lines = await logLines(`${pod.config.logDirectory}/life/0.log`);
-      assert.deepEqual(lines.filter(([s]) => s === "stdout").map(([, tag, text]) => `${tag} ${text}`), [
-        "F to-stdout",
-        "P no-newline",
-      ]);
-      assert.deepEqual(lines.filter(([s]) => s === "stderr").map(([, tag, text]) => `${tag} ${text}`), ["F to-stderr"]);
-    });
+  await t.step("StartContainer: RUNNING at once in ListContainers", async () => {
+    await rt.startContainer({ containerId: id });
+    const state = (await rt.listContainers({ filter: { id } })).containers[0]?.state;
+    assert.ok(state === ContainerState.CONTAINER_RUNNING || state === ContainerState.CONTAINER_EXITED);
+  });
 
-    await t.step(
-      "RemoveContainer removes it; again is fine; status is NOT_FOUND; stop of a gone one is fine",
-      async () => {
-        await rt.removeContainer({ containerId: id });
-        assert.deepEqual((await rt.listContainers({ filter: { id } })).containers, []);
-        await rt.removeContainer({ containerId: id });
-        await rt.stopContainer({ containerId: id, timeout: 1n });
-        await assert.rejects(rt.containerStatus({ containerId: id }), rejectsWith(grpcStatus.NOT_FOUND, /not found/));
-      },
+  await t.step(
+    "ContainerStatus after exit: EXITED, code 3, reason Error, times, image, labels, log path",
+    async () => {
+      const s = await waitExited(cri.client, id);
+      assert.equal(s.exitCode, 3);
+      assert.equal(s.reason, "Error");
+      assert.ok(s.createdAt > 0n && s.startedAt >= s.createdAt && s.finishedAt >= s.startedAt);
+      assert.equal(s.image?.image, BUSYBOX_IMAGE);
+      const imageId = (await run("podman", ["image", "inspect", "--format", "{{.Id}}", BUSYBOX_IMAGE])).trim();
+      assert.equal(s.imageRef, `sha256:${imageId}`);
+      assert.equal(s.imageId, s.imageRef);
+      assert.deepEqual(s.labels, config.labels);
+      assert.deepEqual(s.annotations, config.annotations);
+      assert.equal(s.logPath, `${pod.config.logDirectory}/life/0.log`);
+      assert.equal(s.stopSignal, Signal.SIGINT);
+      assert.equal(s.user?.linux?.uid, 0n);
+      // The exit was nobody's call: the cache learns it from Podman's "died" event, within milliseconds.
+      await waitFor(async () => {
+        const listed = (await rt.listContainers({
+          filter: { podSandboxId: pod.id, state: { state: ContainerState.CONTAINER_EXITED } },
+        })).containers;
+        return listed.length === 1 && listed[0]!.id === id;
+      }, { timeoutMs: 1_000, what: "ListContainers to show the exit" });
+    },
+  );
+
+  await t.step("the log file is in the CRI format with streams and partial lines apart", async () => {
+    const lines = await logLines(`${pod.config.logDirectory}/life/0.log`);
+    assert.deepEqual(lines.filter(([s]) => s === "stdout").map(([, tag, text]) => `${tag} ${text}`), [
+      "F to-stdout",
+      "P no-newline",
+    ]);
+    assert.deepEqual(lines.filter(([s]) => s === "stderr").map(([, tag, text]) => `${tag} ${text}`), ["F to-stderr"]);
+  });
+
+  await t.step(
+    "RemoveContainer removes it; again is fine; status is NOT_FOUND; stop of a gone one is fine",
+    async () => {
+      await rt.removeContainer({ containerId: id });
+      assert.deepEqual((await rt.listContainers({ filter: { id } })).containers, []);
+      await rt.removeContainer({ containerId: id });
+      await rt.stopContainer({ containerId: id, timeout: 1n });
+      await assert.rejects(rt.containerStatus({ containerId: id }), rejectsWith(grpcStatus.NOT_FOUND, /not found/));
+    },
+  );
+
+  await t.step("a container that exits 0 has reason Completed", async () => {
+    const ok = await runContainer(cri.client, pod.id, pod.config, shell("ok", "true"));
+    const s = await waitExited(cri.client, ok);
+    assert.equal(s.exitCode, 0);
+    assert.equal(s.reason, "Completed");
+    await rt.removeContainer({ containerId: ok });
+  });
+
+  await t.step("StopContainer honours the timeout: a process ignoring SIGTERM is killed after it", async () => {
+    const stubborn = await runContainer(
+      cri.client,
+      pod.id,
+      pod.config,
+      shell("stubborn", "trap '' TERM; echo ready; while true; do sleep 0.1; done"),
     );
+    await waitFor(async () => (await Deno.readTextFile(`${pod.config.logDirectory}/stubborn/0.log`)).includes("ready"));
+    const t0 = performance.now();
+    await rt.stopContainer({ containerId: stubborn, timeout: 2n });
+    const elapsed = performance.now() - t0;
+    assert.ok(elapsed >= 1_900 && elapsed < 9_000, `stop took ${elapsed} ms`);
+    const s = (await rt.containerStatus({ containerId: stubborn })).status!;
+    assert.equal(s.state, ContainerState.CONTAINER_EXITED);
+    assert.equal(s.exitCode, 137);
+    await rt.stopContainer({ containerId: stubborn, timeout: 2n }); // idempotent
+    await rt.removeContainer({ containerId: stubborn });
+  });
 
-    await t.step("a container that exits 0 has reason Completed", async () => {
-      const ok = await runContainer(cri.client, pod.id, pod.config, shell("ok", "true"));
-      const s = await waitExited(cri.client, ok);
-      assert.equal(s.exitCode, 0);
-      assert.equal(s.reason, "Completed");
-      await rt.removeContainer({ containerId: ok });
-    });
-
-    await t.step("StopContainer honours the timeout: a process ignoring SIGTERM is killed after it", async () => {
-      const stubborn = await runContainer(
-        cri.client,
-        pod.id,
-        pod.config,
-        shell("stubborn", "trap '' TERM; echo ready; while true; do sleep 0.1; done"),
-      );
-      await waitFor(async () =>
-        (await Deno.readTextFile(`${pod.config.logDirectory}/stubborn/0.log`)).includes("ready")
-      );
-      const t0 = performance.now();
-      await rt.stopContainer({ containerId: stubborn, timeout: 2n });
-      const elapsed = performance.now() - t0;
-      assert.ok(elapsed >= 1_900 && elapsed < 9_000, `stop took ${elapsed} ms`);
-      const s = (await rt.containerStatus({ containerId: stubborn })).status!;
-      assert.equal(s.state, ContainerState.CONTAINER_EXITED);
-      assert.equal(s.exitCode, 137);
-      await rt.stopContainer({ containerId: stubborn, timeout: 2n }); // idempotent
-      await rt.removeContainer({ containerId: stubborn });
-    });
-
-    await t.step("RemoveContainer removes a running container forcibly", async () => {
-      const running = await runContainer(cri.client, pod.id, pod.config, shell("running", "sleep 300"));
-      const t0 = performance.now();
-      await rt.removeContainer({ containerId: running });
-      assert.ok(performance.now() - t0 < 5_000);
-      assert.deepEqual((await rt.listContainers({ filter: { id: running } })).containers, []);
-    });
-  } finally {
-    await rt.removePodSandbox({ podSandboxId: pod.id });
-  }
+  await t.step("RemoveContainer removes a running container forcibly", async () => {
+    const running = await runContainer(cri.client, pod.id, pod.config, shell("running", "sleep 300"));
+    const t0 = performance.now();
+    await rt.removeContainer({ containerId: running });
+    assert.ok(performance.now() - t0 < 5_000);
+    assert.deepEqual((await rt.listContainers({ filter: { id: running } })).containers, []);
+  });
 });
 
 Deno.test("command, args and env follow Kubernetes' rules over the image's", integration, async (t) => {
@@ -290,227 +302,211 @@ Deno.test("command, args and env follow Kubernetes' rules over the image's", int
 });
 
 Deno.test("mounts, user and security context are honoured", integration, async (t) => {
-  await ensureBusyboxImage();
-  await using podman = await startPodmanService();
-  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
-  await using logs = await makeTempDir("logs");
+  await using env = await podEnvironment();
+  const { cri, rt, pod } = env;
   await using data = await makeTempDir("data");
   await Deno.writeTextFile(`${data.path}/hello.txt`, "from the host\n");
   await Deno.chmod(data.path, 0o777);
-  const rt = cri.client.runtime;
-  const pod = await startPod(cri, logs);
   const outputOf = async (name: string, script: string, extra: Partial<ContainerConfig> = {}) => {
     const id = await runContainer(cri.client, pod.id, pod.config, shell(name, script, extra));
     const s = await waitExited(cri.client, id);
     const text = (await logLines(`${pod.config.logDirectory}/${name}/0.log`)).map(([, , x]) => x).join("\n");
     return { text, status: s };
   };
-  try {
-    await t.step("a read-only bind mount shows host files and refuses writes", async () => {
-      const { text } = await outputOf(
-        "ro",
-        "cat /data/hello.txt; touch /data/new 2>/dev/null && echo wrote || echo refused",
-        {
-          mounts: [{ containerPath: "/data", hostPath: data.path, readonly: true }],
-        },
-      );
-      assert.equal(text, "from the host\nrefused");
-    });
-    await t.step("a read-write bind mount writes through to the host", async () => {
-      await outputOf("rw", "echo hi > /data/from-container", {
-        mounts: [{ containerPath: "/data", hostPath: data.path, readonly: false }],
-      });
-      assert.equal(await Deno.readTextFile(`${data.path}/from-container`), "hi\n");
-    });
-    await t.step("mount propagation reaches the OCI spec (rprivate, rslave, rshared)", async () => {
-      const id = (await rt.createContainer({
-        podSandboxId: pod.id,
-        config: shell("prop", "true", {
-          mounts: [
-            { containerPath: "/p0", hostPath: data.path, propagation: MountPropagation.PROPAGATION_PRIVATE },
-            { containerPath: "/p1", hostPath: data.path, propagation: MountPropagation.PROPAGATION_HOST_TO_CONTAINER },
-            { containerPath: "/p2", hostPath: data.path, propagation: MountPropagation.PROPAGATION_BIDIRECTIONAL },
-          ],
-        }),
-        sandboxConfig: pod.config,
-      })).containerId;
-      const binds: string[] = JSON.parse(
-        await run("podman", ["inspect", "--format", "{{json .HostConfig.Binds}}", id]),
-      );
-      assert.ok(binds.some((b) => b.startsWith(`${data.path}:/p0:`) && b.includes("rprivate")), binds.join(" "));
-      assert.ok(binds.some((b) => b.startsWith(`${data.path}:/p1:`) && b.includes("rslave")), binds.join(" "));
-      assert.ok(binds.some((b) => b.startsWith(`${data.path}:/p2:`) && b.includes("rshared")), binds.join(" "));
-      const status = (await rt.containerStatus({ containerId: id })).status!;
-      assert.deepEqual(status.mounts.map((m) => m.propagation), [0, 1, 2]);
-      await rt.removeContainer({ containerId: id });
-    });
-    await t.step(
-      "privileged (rootless meaning): every capability of the user namespace, no seccomp filter",
-      async () => {
-        const { text } = await outputOf("priv", "grep -E 'CapEff|Seccomp:' /proc/self/status", {
-          linux: { securityContext: { privileged: true } },
-        });
-        assert.doesNotMatch(text, /CapEff:\s+0000000000000000/);
-        assert.match(text, /CapEff:\s+0000003fffffffff|CapEff:\s+000001ffffffffff|CapEff:\s+00000[0-9a-f]ffffffffff/);
-        assert.match(text, /Seccomp:\s+0/);
+  await t.step("a read-only bind mount shows host files and refuses writes", async () => {
+    const { text } = await outputOf(
+      "ro",
+      "cat /data/hello.txt; touch /data/new 2>/dev/null && echo wrote || echo refused",
+      {
+        mounts: [{ containerPath: "/data", hostPath: data.path, readonly: true }],
       },
     );
-    await t.step("run_as_user / run_as_group / supplemental groups; status reports the user", async () => {
-      const { text, status } = await outputOf("user", "id -u; id -g; id -G", {
-        linux: {
-          securityContext: { runAsUser: { value: 1234n }, runAsGroup: { value: 2345n }, supplementalGroups: [3456n] },
+    assert.equal(text, "from the host\nrefused");
+  });
+  await t.step("a read-write bind mount writes through to the host", async () => {
+    await outputOf("rw", "echo hi > /data/from-container", {
+      mounts: [{ containerPath: "/data", hostPath: data.path, readonly: false }],
+    });
+    assert.equal(await Deno.readTextFile(`${data.path}/from-container`), "hi\n");
+  });
+  await t.step("mount propagation reaches the OCI spec (rprivate, rslave, rshared)", async () => {
+    const id = (await rt.createContainer({
+      podSandboxId: pod.id,
+      config: shell("prop", "true", {
+        mounts: [
+          { containerPath: "/p0", hostPath: data.path, propagation: MountPropagation.PROPAGATION_PRIVATE },
+          { containerPath: "/p1", hostPath: data.path, propagation: MountPropagation.PROPAGATION_HOST_TO_CONTAINER },
+          { containerPath: "/p2", hostPath: data.path, propagation: MountPropagation.PROPAGATION_BIDIRECTIONAL },
+        ],
+      }),
+      sandboxConfig: pod.config,
+    })).containerId;
+    const binds: string[] = JSON.parse(
+      await run("podman", ["inspect", "--format", "{{json .HostConfig.Binds}}", id]),
+    );
+    assert.ok(binds.some((b) => b.startsWith(`${data.path}:/p0:`) && b.includes("rprivate")), binds.join(" "));
+    assert.ok(binds.some((b) => b.startsWith(`${data.path}:/p1:`) && b.includes("rslave")), binds.join(" "));
+    assert.ok(binds.some((b) => b.startsWith(`${data.path}:/p2:`) && b.includes("rshared")), binds.join(" "));
+    const status = (await rt.containerStatus({ containerId: id })).status!;
+    assert.deepEqual(status.mounts.map((m) => m.propagation), [0, 1, 2]);
+    await rt.removeContainer({ containerId: id });
+  });
+  await t.step(
+    "privileged (rootless meaning): every capability of the user namespace, no seccomp filter",
+    async () => {
+      const { text } = await outputOf("priv", "grep -E 'CapEff|Seccomp:' /proc/self/status", {
+        linux: { securityContext: { privileged: true } },
+      });
+      assert.doesNotMatch(text, /CapEff:\s+0000000000000000/);
+      assert.match(text, /CapEff:\s+0000003fffffffff|CapEff:\s+000001ffffffffff|CapEff:\s+00000[0-9a-f]ffffffffff/);
+      assert.match(text, /Seccomp:\s+0/);
+    },
+  );
+  await t.step("run_as_user / run_as_group / supplemental groups; status reports the user", async () => {
+    const { text, status } = await outputOf("user", "id -u; id -g; id -G", {
+      linux: {
+        securityContext: { runAsUser: { value: 1234n }, runAsGroup: { value: 2345n }, supplementalGroups: [3456n] },
+      },
+    });
+    const [uid, gid, groups] = text.split("\n");
+    assert.equal(uid, "1234");
+    assert.equal(gid, "2345");
+    assert.ok(groups!.split(" ").includes("3456"), `groups: ${groups}`);
+    assert.equal(status.user?.linux?.uid, 1234n);
+    assert.equal(status.user?.linux?.gid, 2345n);
+  });
+  await t.step("readonly rootfs refuses writes", async () => {
+    const { text } = await outputOf("rofs", "touch /x 2>/dev/null && echo wrote || echo refused", {
+      linux: { securityContext: { readonlyRootfs: true } },
+    });
+    assert.equal(text, "refused");
+  });
+  await t.step("dropping ALL capabilities leaves none effective; adding one gives it", async () => {
+    const none = await outputOf("capdrop", "grep CapEff /proc/self/status", {
+      linux: {
+        securityContext: {
+          capabilities: { dropCapabilities: ["ALL"], addCapabilities: [], addAmbientCapabilities: [] },
         },
-      });
-      const [uid, gid, groups] = text.split("\n");
-      assert.equal(uid, "1234");
-      assert.equal(gid, "2345");
-      assert.ok(groups!.split(" ").includes("3456"), `groups: ${groups}`);
-      assert.equal(status.user?.linux?.uid, 1234n);
-      assert.equal(status.user?.linux?.gid, 2345n);
+      },
     });
-    await t.step("readonly rootfs refuses writes", async () => {
-      const { text } = await outputOf("rofs", "touch /x 2>/dev/null && echo wrote || echo refused", {
-        linux: { securityContext: { readonlyRootfs: true } },
-      });
-      assert.equal(text, "refused");
-    });
-    await t.step("dropping ALL capabilities leaves none effective; adding one gives it", async () => {
-      const none = await outputOf("capdrop", "grep CapEff /proc/self/status", {
-        linux: {
-          securityContext: {
-            capabilities: { dropCapabilities: ["ALL"], addCapabilities: [], addAmbientCapabilities: [] },
-          },
+    assert.match(none.text, /CapEff:\s+0000000000000000/);
+    const one = await outputOf("capadd", "grep CapEff /proc/self/status", {
+      linux: {
+        securityContext: {
+          capabilities: { dropCapabilities: ["ALL"], addCapabilities: ["CAP_CHOWN"], addAmbientCapabilities: [] },
         },
-      });
-      assert.match(none.text, /CapEff:\s+0000000000000000/);
-      const one = await outputOf("capadd", "grep CapEff /proc/self/status", {
-        linux: {
-          securityContext: {
-            capabilities: { dropCapabilities: ["ALL"], addCapabilities: ["CAP_CHOWN"], addAmbientCapabilities: [] },
-          },
-        },
-      });
-      assert.match(one.text, /CapEff:\s+0000000000000001/);
+      },
     });
-    await t.step("no_new_privs is set", async () => {
-      const { text } = await outputOf("nnp", "grep NoNewPrivs /proc/self/status", {
-        linux: { securityContext: { noNewPrivs: true } },
-      });
-      assert.match(text, /NoNewPrivs:\s+1/);
+    assert.match(one.text, /CapEff:\s+0000000000000001/);
+  });
+  await t.step("no_new_privs is set", async () => {
+    const { text } = await outputOf("nnp", "grep NoNewPrivs /proc/self/status", {
+      linux: { securityContext: { noNewPrivs: true } },
     });
-    await t.step("seccomp Unconfined turns the filter off; RuntimeDefault keeps it", async () => {
-      const off = await outputOf("secoff", "grep Seccomp: /proc/self/status", {
-        linux: { securityContext: { seccomp: { profileType: SecurityProfile_ProfileType.Unconfined } } },
-      });
-      assert.match(off.text, /Seccomp:\s+0/);
-      const on = await outputOf("secon", "grep Seccomp: /proc/self/status", {
-        linux: { securityContext: { seccomp: { profileType: SecurityProfile_ProfileType.RuntimeDefault } } },
-      });
-      assert.match(on.text, /Seccomp:\s+2/);
+    assert.match(text, /NoNewPrivs:\s+1/);
+  });
+  await t.step("seccomp Unconfined turns the filter off; RuntimeDefault keeps it", async () => {
+    const off = await outputOf("secoff", "grep Seccomp: /proc/self/status", {
+      linux: { securityContext: { seccomp: { profileType: SecurityProfile_ProfileType.Unconfined } } },
     });
-    await t.step("a masked path reads empty; without it the file has content", async () => {
-      const masked = await outputOf("masked", "wc -c < /proc/version", {
-        linux: { securityContext: { maskedPaths: ["/proc/version"], readonlyPaths: ["/proc/sys"] } },
-      });
-      assert.equal(masked.text.trim(), "0");
-      const plain = await outputOf("unmasked", "wc -c < /proc/version", {
-        linux: { securityContext: { maskedPaths: ["/proc/kcore"], readonlyPaths: ["/proc/sys"] } },
-      });
-      assert.ok(Number(plain.text.trim()) > 0);
+    assert.match(off.text, /Seccomp:\s+0/);
+    const on = await outputOf("secon", "grep Seccomp: /proc/self/status", {
+      linux: { securityContext: { seccomp: { profileType: SecurityProfile_ProfileType.RuntimeDefault } } },
     });
-    await t.step("oom_score_adj is clamped to what this user may set", async () => {
-      const own = Number((await Deno.readTextFile("/proc/self/oom_score_adj")).trim());
-      const { text } = await outputOf("oom", "cat /proc/self/oom_score_adj", {
-        linux: { resources: { oomScoreAdj: -900n } },
-      });
-      assert.equal(Number(text), Math.max(-900, own));
-      const high = await outputOf("oomhi", "cat /proc/self/oom_score_adj", {
-        linux: { resources: { oomScoreAdj: 999n } },
-      });
-      assert.equal(Number(high.text), 999);
+    assert.match(on.text, /Seccomp:\s+2/);
+  });
+  await t.step("a masked path reads empty; without it the file has content", async () => {
+    const masked = await outputOf("masked", "wc -c < /proc/version", {
+      linux: { securityContext: { maskedPaths: ["/proc/version"], readonlyPaths: ["/proc/sys"] } },
     });
-    await t.step("resources are recorded and reported even where cgroups cannot apply them", async () => {
-      const { status } = await outputOf("res", "true", {
-        linux: { resources: { cpuShares: 256n, memoryLimitInBytes: 64n << 20n } },
-      });
-      assert.equal(status.resources?.linux?.cpuShares, 256n);
-      assert.equal(status.resources?.linux?.memoryLimitInBytes, 64n << 20n);
+    assert.equal(masked.text.trim(), "0");
+    const plain = await outputOf("unmasked", "wc -c < /proc/version", {
+      linux: { securityContext: { maskedPaths: ["/proc/kcore"], readonlyPaths: ["/proc/sys"] } },
     });
-  } finally {
-    await rt.removePodSandbox({ podSandboxId: pod.id });
-  }
+    assert.ok(Number(plain.text.trim()) > 0);
+  });
+  await t.step("oom_score_adj is clamped to what this user may set", async () => {
+    const own = Number((await Deno.readTextFile("/proc/self/oom_score_adj")).trim());
+    const { text } = await outputOf("oom", "cat /proc/self/oom_score_adj", {
+      linux: { resources: { oomScoreAdj: -900n } },
+    });
+    assert.equal(Number(text), Math.max(-900, own));
+    const high = await outputOf("oomhi", "cat /proc/self/oom_score_adj", {
+      linux: { resources: { oomScoreAdj: 999n } },
+    });
+    assert.equal(Number(high.text), 999);
+  });
+  await t.step("resources are recorded and reported even where cgroups cannot apply them", async () => {
+    const { status } = await outputOf("res", "true", {
+      linux: { resources: { cpuShares: 256n, memoryLimitInBytes: 64n << 20n } },
+    });
+    assert.equal(status.resources?.linux?.cpuShares, 256n);
+    assert.equal(status.resources?.linux?.memoryLimitInBytes, 64n << 20n);
+  });
 });
 
 Deno.test("bad container input: a clear error naming the field, and nothing left behind", integration, async (t) => {
-  await ensureBusyboxImage();
-  await using podman = await startPodmanService();
-  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
-  await using logs = await makeTempDir("logs");
-  const rt = cri.client.runtime;
-  const pod = await startPod(cri, logs);
+  await using env = await podEnvironment();
+  const { rt, pod } = env;
   const count = async () => (await rt.listContainers({ filter: { podSandboxId: pod.id } })).containers.length;
   const podmanCount = async () =>
     (await run("podman", ["ps", "-a", "--filter", `pod=${pod.id}`, "--format", "{{.ID}}"])).split("\n").filter(Boolean)
       .length;
   const baseline = await podmanCount(); // the infra container
-  try {
-    const cases: [string, ContainerConfig | undefined, grpcStatus, RegExp][] = [
-      ["no config", undefined, grpcStatus.INVALID_ARGUMENT, /config must be set/],
-      ["no metadata", { image: { image: BUSYBOX_IMAGE } }, grpcStatus.INVALID_ARGUMENT, /config\.metadata/],
-      ["no image", { metadata: { name: "noimg", attempt: 0 } }, grpcStatus.INVALID_ARGUMENT, /config\.image\.image/],
-      [
-        "an image that is not stored",
-        shell("missing", "true", { image: { image: `localhost/cri-podman-test/absent-${uniqueName("x")}:v1` } }),
-        grpcStatus.NOT_FOUND,
-        /config\.image\.image.*not found|not found.*config\.image\.image/,
-      ],
-      [
-        "a log path escaping the log directory",
-        shell("escape", "true", { logPath: "../../escape.log" }),
-        grpcStatus.INVALID_ARGUMENT,
-        /config\.log_path/,
-      ],
-      [
-        "a mount of a path that does not exist",
-        shell("nomount", "true", { mounts: [{ containerPath: "/x", hostPath: `/nonexistent/${uniqueName("m")}` }] }),
-        grpcStatus.INVALID_ARGUMENT,
-        /config\.mounts\[0\]\.host_path/,
-      ],
-      [
-        "an unreadable seccomp profile",
-        shell("noseccomp", "true", {
-          linux: {
-            securityContext: {
-              seccomp: {
-                profileType: SecurityProfile_ProfileType.Localhost,
-                localhostRef: "/nonexistent/profile.json",
-              },
+  const cases: [string, ContainerConfig | undefined, grpcStatus, RegExp][] = [
+    ["no config", undefined, grpcStatus.INVALID_ARGUMENT, /config must be set/],
+    ["no metadata", { image: { image: BUSYBOX_IMAGE } }, grpcStatus.INVALID_ARGUMENT, /config\.metadata/],
+    ["no image", { metadata: { name: "noimg", attempt: 0 } }, grpcStatus.INVALID_ARGUMENT, /config\.image\.image/],
+    [
+      "an image that is not stored",
+      shell("missing", "true", { image: { image: `localhost/cri-podman-test/absent-${uniqueName("x")}:v1` } }),
+      grpcStatus.NOT_FOUND,
+      /config\.image\.image.*not found|not found.*config\.image\.image/,
+    ],
+    [
+      "a log path escaping the log directory",
+      shell("escape", "true", { logPath: "../../escape.log" }),
+      grpcStatus.INVALID_ARGUMENT,
+      /config\.log_path/,
+    ],
+    [
+      "a mount of a path that does not exist",
+      shell("nomount", "true", { mounts: [{ containerPath: "/x", hostPath: `/nonexistent/${uniqueName("m")}` }] }),
+      grpcStatus.INVALID_ARGUMENT,
+      /config\.mounts\[0\]\.host_path/,
+    ],
+    [
+      "an unreadable seccomp profile",
+      shell("noseccomp", "true", {
+        linux: {
+          securityContext: {
+            seccomp: {
+              profileType: SecurityProfile_ProfileType.Localhost,
+              localhostRef: "/nonexistent/profile.json",
             },
           },
-        }),
-        grpcStatus.INVALID_ARGUMENT,
-        /seccomp.*profile\.json/,
-      ],
-    ];
-    for (const [what, config, code, pattern] of cases) {
-      await t.step(`${what} → ${grpcStatus[code]}`, async () => {
-        await assert.rejects(
-          rt.createContainer({ podSandboxId: pod.id, ...(config ? { config } : {}), sandboxConfig: pod.config }),
-          rejectsWith(code, pattern),
-        );
-        assert.equal(await count(), 0);
-        assert.equal(await podmanCount(), baseline);
-      });
-    }
-    await t.step("an unknown sandbox → NOT_FOUND", async () => {
+        },
+      }),
+      grpcStatus.INVALID_ARGUMENT,
+      /seccomp.*profile\.json/,
+    ],
+  ];
+  for (const [what, config, code, pattern] of cases) {
+    await t.step(`${what} → ${grpcStatus[code]}`, async () => {
       await assert.rejects(
-        rt.createContainer({ podSandboxId: "e".repeat(64), config: shell("orphan", "true") }),
-        rejectsWith(grpcStatus.NOT_FOUND, /sandbox/i),
+        rt.createContainer({ podSandboxId: pod.id, ...(config ? { config } : {}), sandboxConfig: pod.config }),
+        rejectsWith(code, pattern),
       );
+      assert.equal(await count(), 0);
+      assert.equal(await podmanCount(), baseline);
     });
-  } finally {
-    await rt.removePodSandbox({ podSandboxId: pod.id });
   }
+  await t.step("an unknown sandbox → NOT_FOUND", async () => {
+    await assert.rejects(
+      rt.createContainer({ podSandboxId: "e".repeat(64), config: shell("orphan", "true") }),
+      rejectsWith(grpcStatus.NOT_FOUND, /sandbox/i),
+    );
+  });
 });
 
 Deno.test(
@@ -581,29 +577,21 @@ Deno.test(
   "UpdateContainerResources applies limits where cgroups are delegated, else FAILED_PRECONDITION",
   integration,
   async () => {
-    await ensureBusyboxImage();
-    await using podman = await startPodmanService();
-    await using cri = await startCriServer({ podmanSocket: podman.socketPath });
-    await using logs = await makeTempDir("logs");
-    const rt = cri.client.runtime;
-    const pod = await startPod(cri, logs);
-    try {
-      const id = await runContainer(cri.client, pod.id, pod.config, shell("upd", "sleep 300"));
-      const info = JSON.parse((await podman.request("GET", "/v4.0.0/libpod/info")).body);
-      const controllers: string[] = info.host.cgroupControllers ?? [];
-      const call = rt.updateContainerResources({ containerId: id, linux: { memoryLimitInBytes: 128n << 20n } });
-      if (controllers.includes("memory") && controllers.includes("cpu")) {
-        await call;
-      } else {
-        await assert.rejects(call, rejectsWith(grpcStatus.FAILED_PRECONDITION, /no cgroup controllers are delegated/));
-      }
-      await assert.rejects(
-        rt.updateContainerResources({ containerId: "d".repeat(64), linux: {} }),
-        rejectsWith(grpcStatus.NOT_FOUND, /not found/),
-      );
-    } finally {
-      await rt.removePodSandbox({ podSandboxId: pod.id });
+    await using env = await podEnvironment();
+    const { podman, cri, rt, pod } = env;
+    const id = await runContainer(cri.client, pod.id, pod.config, shell("upd", "sleep 300"));
+    const info = JSON.parse((await podman.request("GET", "/v4.0.0/libpod/info")).body);
+    const controllers: string[] = info.host.cgroupControllers ?? [];
+    const call = rt.updateContainerResources({ containerId: id, linux: { memoryLimitInBytes: 128n << 20n } });
+    if (controllers.includes("memory") && controllers.includes("cpu")) {
+      await call;
+    } else {
+      await assert.rejects(call, rejectsWith(grpcStatus.FAILED_PRECONDITION, /no cgroup controllers are delegated/));
     }
+    await assert.rejects(
+      rt.updateContainerResources({ containerId: "d".repeat(64), linux: {} }),
+      rejectsWith(grpcStatus.NOT_FOUND, /not found/),
+    );
   },
 );
 
@@ -611,160 +599,136 @@ Deno.test(
   "ExecSync: output apart, exit codes, the 16 MiB cap, and a timeout that leaves no process",
   integration,
   async (t) => {
-    await ensureBusyboxImage();
-    await using podman = await startPodmanService();
-    await using cri = await startCriServer({ podmanSocket: podman.socketPath });
-    await using logs = await makeTempDir("logs");
-    const rt = cri.client.runtime;
-    const pod = await startPod(cri, logs);
+    await using env = await podEnvironment();
+    const { cri, rt, pod } = env;
     const dec = new TextDecoder();
-    try {
-      const id = await runContainer(cri.client, pod.id, pod.config, shell("exec", "sleep 300"));
-      await t.step("stdout and stderr are kept apart; the exit code is returned", async () => {
-        const r = await rt.execSync({ containerId: id, cmd: ["/bin/sh", "-c", "echo out; echo err >&2; exit 7"] });
-        assert.equal(dec.decode(r.stdout), "out\n");
-        assert.equal(dec.decode(r.stderr), "err\n");
-        assert.equal(r.exitCode, 7);
-        const ok = await rt.execSync({ containerId: id, cmd: ["true"], timeout: 5n });
-        assert.equal(ok.exitCode, 0);
+    const id = await runContainer(cri.client, pod.id, pod.config, shell("exec", "sleep 300"));
+    await t.step("stdout and stderr are kept apart; the exit code is returned", async () => {
+      const r = await rt.execSync({ containerId: id, cmd: ["/bin/sh", "-c", "echo out; echo err >&2; exit 7"] });
+      assert.equal(dec.decode(r.stdout), "out\n");
+      assert.equal(dec.decode(r.stderr), "err\n");
+      assert.equal(r.exitCode, 7);
+      const ok = await rt.execSync({ containerId: id, cmd: ["true"], timeout: 5n });
+      assert.equal(ok.exitCode, 0);
+    });
+    await t.step("each output is capped at 16 MiB", async () => {
+      const r = await rt.execSync({ containerId: id, cmd: ["/bin/sh", "-c", "head -c 17825792 /dev/zero"] }, {
+        timeoutMs: 120_000,
       });
-      await t.step("each output is capped at 16 MiB", async () => {
-        const r = await rt.execSync({ containerId: id, cmd: ["/bin/sh", "-c", "head -c 17825792 /dev/zero"] }, {
-          timeoutMs: 120_000,
-        });
-        assert.equal(r.stdout.length, 16 * 1024 * 1024);
-        assert.equal(r.exitCode, 0);
-      });
-      await t.step("a timeout answers DEADLINE_EXCEEDED and kills the command with its children", async () => {
-        const t0 = performance.now();
-        await assert.rejects(
-          rt.execSync({ containerId: id, cmd: ["/bin/sh", "-c", "sleep 1234 & sleep 1235"], timeout: 1n }),
-          rejectsWith(grpcStatus.DEADLINE_EXCEEDED, /timed out after 1s/),
-        );
-        assert.ok(performance.now() - t0 < 5_000);
-        const ps = dec.decode((await rt.execSync({ containerId: id, cmd: ["ps", "-o", "args"] })).stdout);
-        assert.doesNotMatch(ps, /sleep 123[45]/, ps);
-      });
-      await t.step("an empty cmd is INVALID_ARGUMENT; an unknown container NOT_FOUND", async () => {
-        await assert.rejects(
-          rt.execSync({ containerId: id, cmd: [] }),
-          rejectsWith(grpcStatus.INVALID_ARGUMENT, /cmd/),
-        );
-        await assert.rejects(
-          rt.execSync({ containerId: "c".repeat(64), cmd: ["true"] }),
-          rejectsWith(grpcStatus.NOT_FOUND, /not found/),
-        );
-      });
-      await t.step("a stopped container is FAILED_PRECONDITION", async () => {
-        await rt.stopContainer({ containerId: id, timeout: 0n });
-        await assert.rejects(
-          rt.execSync({ containerId: id, cmd: ["true"] }),
-          rejectsWith(grpcStatus.FAILED_PRECONDITION, /running/),
-        );
-      });
-    } finally {
-      await rt.removePodSandbox({ podSandboxId: pod.id });
-    }
+      assert.equal(r.stdout.length, 16 * 1024 * 1024);
+      assert.equal(r.exitCode, 0);
+    });
+    await t.step("a timeout answers DEADLINE_EXCEEDED and kills the command with its children", async () => {
+      const t0 = performance.now();
+      await assert.rejects(
+        rt.execSync({ containerId: id, cmd: ["/bin/sh", "-c", "sleep 1234 & sleep 1235"], timeout: 1n }),
+        rejectsWith(grpcStatus.DEADLINE_EXCEEDED, /timed out after 1s/),
+      );
+      assert.ok(performance.now() - t0 < 5_000);
+      const ps = dec.decode((await rt.execSync({ containerId: id, cmd: ["ps", "-o", "args"] })).stdout);
+      assert.doesNotMatch(ps, /sleep 123[45]/, ps);
+    });
+    await t.step("an empty cmd is INVALID_ARGUMENT; an unknown container NOT_FOUND", async () => {
+      await assert.rejects(
+        rt.execSync({ containerId: id, cmd: [] }),
+        rejectsWith(grpcStatus.INVALID_ARGUMENT, /cmd/),
+      );
+      await assert.rejects(
+        rt.execSync({ containerId: "c".repeat(64), cmd: ["true"] }),
+        rejectsWith(grpcStatus.NOT_FOUND, /not found/),
+      );
+    });
+    await t.step("a stopped container is FAILED_PRECONDITION", async () => {
+      await rt.stopContainer({ containerId: id, timeout: 0n });
+      await assert.rejects(
+        rt.execSync({ containerId: id, cmd: ["true"] }),
+        rejectsWith(grpcStatus.FAILED_PRECONDITION, /running/),
+      );
+    });
   },
 );
 
 Deno.test("ReopenContainerLog: kubelet's rotation round trip loses no line", integration, async () => {
-  await ensureBusyboxImage();
-  await using podman = await startPodmanService();
-  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
-  await using logs = await makeTempDir("logs");
-  const rt = cri.client.runtime;
-  const pod = await startPod(cri, logs);
-  try {
-    const id = await runContainer(
-      cri.client,
-      pod.id,
-      pod.config,
-      shell("ticker", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.05; done"),
-    );
-    const path = `${pod.config.logDirectory}/ticker/0.log`;
-    await waitFor(async () => (await Deno.readTextFile(path)).includes("tick 5"));
-    await Deno.rename(path, `${path}.20261125-000000`);
-    await rt.reopenContainerLog({ containerId: id });
-    await waitFor(async () => (await logLines(path).catch(() => [])).length >= 5, { what: "lines in the new file" });
-    await rt.stopContainer({ containerId: id, timeout: 0n });
-    const ticks = (lines: [string, string, string][]) => lines.map(([, , text]) => Number(text.split(" ")[1]));
-    const old = ticks(await logLines(`${path}.20261125-000000`));
-    const fresh = ticks(await logLines(path));
-    assert.ok(old.length >= 5 && fresh.length >= 5);
-    const all = [...old, ...fresh];
-    assert.deepEqual(all, all.map((_, i) => i + 1), "ticks continue across the two files without a gap");
-    await assert.rejects(
-      rt.reopenContainerLog({ containerId: id }),
-      rejectsWith(grpcStatus.FAILED_PRECONDITION, /not running/),
-    );
-  } finally {
-    await rt.removePodSandbox({ podSandboxId: pod.id });
-  }
+  await using env = await podEnvironment();
+  const { cri, rt, pod } = env;
+  const id = await runContainer(
+    cri.client,
+    pod.id,
+    pod.config,
+    shell("ticker", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.05; done"),
+  );
+  const path = `${pod.config.logDirectory}/ticker/0.log`;
+  await waitFor(async () => (await Deno.readTextFile(path)).includes("tick 5"));
+  await Deno.rename(path, `${path}.20261125-000000`);
+  await rt.reopenContainerLog({ containerId: id });
+  await waitFor(async () => (await logLines(path).catch(() => [])).length >= 5, { what: "lines in the new file" });
+  await rt.stopContainer({ containerId: id, timeout: 0n });
+  const ticks = (lines: [string, string, string][]) => lines.map(([, , text]) => Number(text.split(" ")[1]));
+  const old = ticks(await logLines(`${path}.20261125-000000`));
+  const fresh = ticks(await logLines(path));
+  assert.ok(old.length >= 5 && fresh.length >= 5);
+  const all = [...old, ...fresh];
+  assert.deepEqual(all, all.map((_, i) => i + 1), "ticks continue across the two files without a gap");
+  await assert.rejects(
+    rt.reopenContainerLog({ containerId: id }),
+    rejectsWith(grpcStatus.FAILED_PRECONDITION, /not running/),
+  );
 });
 
 Deno.test("devices, tty, run_as_username, stop signal, and a container without a log path", integration, async (t) => {
-  await ensureBusyboxImage();
-  await using podman = await startPodmanService();
-  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
-  await using logs = await makeTempDir("logs");
-  const rt = cri.client.runtime;
-  const pod = await startPod(cri, logs);
+  await using env = await podEnvironment();
+  const { cri, rt, pod } = env;
   const outputOf = async (name: string, script: string, extra: Partial<ContainerConfig> = {}) => {
     const id = await runContainer(cri.client, pod.id, pod.config, shell(name, script, extra));
     await waitExited(cri.client, id);
     return (await logLines(`${pod.config.logDirectory}/${name}/0.log`)).map(([, , x]) => x).join("\n");
   };
-  try {
-    await t.step("a device appears at its container path", async () => {
-      const text = await outputOf("dev", "ls -l /dev/mynull | cut -c1", {
-        devices: [{ containerPath: "/dev/mynull", hostPath: "/dev/null", permissions: "rw" }],
-      });
-      assert.equal(text, "c");
+  await t.step("a device appears at its container path", async () => {
+    const text = await outputOf("dev", "ls -l /dev/mynull | cut -c1", {
+      devices: [{ containerPath: "/dev/mynull", hostPath: "/dev/null", permissions: "rw" }],
     });
-    await t.step("tty gives the process a terminal", async () => {
-      const text = await outputOf("tty", "[ -t 1 ] && echo terminal || echo no-terminal", { tty: true });
-      assert.match(text, /^terminal/);
-      const plain = await outputOf("notty", "[ -t 1 ] && echo terminal || echo no-terminal");
-      assert.equal(plain, "no-terminal");
+    assert.equal(text, "c");
+  });
+  await t.step("tty gives the process a terminal", async () => {
+    const text = await outputOf("tty", "[ -t 1 ] && echo terminal || echo no-terminal", { tty: true });
+    assert.match(text, /^terminal/);
+    const plain = await outputOf("notty", "[ -t 1 ] && echo terminal || echo no-terminal");
+    assert.equal(plain, "no-terminal");
+  });
+  await t.step("run_as_username resolves the name in the image", async () => {
+    const text = await outputOf("named", "id -un; id -u", {
+      linux: { securityContext: { runAsUsername: "nobody" } },
     });
-    await t.step("run_as_username resolves the name in the image", async () => {
-      const text = await outputOf("named", "id -un; id -u", {
-        linux: { securityContext: { runAsUsername: "nobody" } },
-      });
-      assert.equal(text, "nobody\n65534");
-    });
-    await t.step("StopContainer sends the configured stop signal", async () => {
-      const id = await runContainer(
-        cri.client,
-        pod.id,
-        pod.config,
-        shell("sigint", "trap 'echo got-int; exit 0' INT; echo ready; while true; do sleep 0.1; done", {
-          stopSignal: Signal.SIGINT,
-        }),
-      );
-      const path = `${pod.config.logDirectory}/sigint/0.log`;
-      await waitFor(async () => (await Deno.readTextFile(path)).includes("ready"));
-      const t0 = performance.now();
-      await rt.stopContainer({ containerId: id, timeout: 20n });
-      assert.ok(performance.now() - t0 < 10_000, "stopped by the signal, not by the timeout");
-      const s = (await rt.containerStatus({ containerId: id })).status!;
-      assert.equal(s.exitCode, 0);
-      assert.match(await Deno.readTextFile(path), /got-int/);
-    });
-    await t.step("a container without log_path runs and reports no log path", async () => {
-      const id = await runContainer(cri.client, pod.id, pod.config, {
-        metadata: { name: "nolog", attempt: 0 },
-        image: { image: BUSYBOX_IMAGE },
-        command: ["/bin/sh", "-c", "echo fine"],
-      } as ContainerConfig);
-      const s = await waitExited(cri.client, id);
-      assert.equal(s.exitCode, 0);
-      assert.equal(s.logPath, "");
-    });
-  } finally {
-    await rt.removePodSandbox({ podSandboxId: pod.id });
-  }
+    assert.equal(text, "nobody\n65534");
+  });
+  await t.step("StopContainer sends the configured stop signal", async () => {
+    const id = await runContainer(
+      cri.client,
+      pod.id,
+      pod.config,
+      shell("sigint", "trap 'echo got-int; exit 0' INT; echo ready; while true; do sleep 0.1; done", {
+        stopSignal: Signal.SIGINT,
+      }),
+    );
+    const path = `${pod.config.logDirectory}/sigint/0.log`;
+    await waitFor(async () => (await Deno.readTextFile(path)).includes("ready"));
+    const t0 = performance.now();
+    await rt.stopContainer({ containerId: id, timeout: 20n });
+    assert.ok(performance.now() - t0 < 10_000, "stopped by the signal, not by the timeout");
+    const s = (await rt.containerStatus({ containerId: id })).status!;
+    assert.equal(s.exitCode, 0);
+    assert.match(await Deno.readTextFile(path), /got-int/);
+  });
+  await t.step("a container without log_path runs and reports no log path", async () => {
+    const id = await runContainer(cri.client, pod.id, pod.config, {
+      metadata: { name: "nolog", attempt: 0 },
+      image: { image: BUSYBOX_IMAGE },
+      command: ["/bin/sh", "-c", "echo fine"],
+    } as ContainerConfig);
+    const s = await waitExited(cri.client, id);
+    assert.equal(s.exitCode, 0);
+    assert.equal(s.logPath, "");
+  });
 });
 
 Deno.test(
@@ -800,29 +764,21 @@ Deno.test(
 );
 
 Deno.test("IPC NODE shares the host's IPC namespace, or says why not (no /dev/mqueue)", integration, async () => {
-  await ensureBusyboxImage();
-  await using podman = await startPodmanService();
-  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
-  await using logs = await makeTempDir("logs");
-  const rt = cri.client.runtime;
-  const pod = await startPod(cri, logs);
-  try {
-    const config = shell("hostipc", "readlink /proc/self/ns/ipc", {
-      linux: { securityContext: { namespaceOptions: { ipc: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER } } },
-    });
-    const hasMqueue = await Deno.stat("/dev/mqueue").then(() => true, () => false);
-    if (!hasMqueue) {
-      await assert.rejects(
-        rt.createContainer({ podSandboxId: pod.id, config, sandboxConfig: pod.config }),
-        rejectsWith(grpcStatus.FAILED_PRECONDITION, /ipc NODE.*\/dev\/mqueue/),
-      );
-      return;
-    }
-    const id = await runContainer(cri.client, pod.id, pod.config, config);
-    await waitExited(cri.client, id);
-    const text = (await logLines(`${pod.config.logDirectory}/hostipc/0.log`)).map(([, , x]) => x).join("");
-    assert.equal(text, await Deno.readLink("/proc/self/ns/ipc"));
-  } finally {
-    await rt.removePodSandbox({ podSandboxId: pod.id });
+  await using env = await podEnvironment();
+  const { cri, rt, pod } = env;
+  const config = shell("hostipc", "readlink /proc/self/ns/ipc", {
+    linux: { securityContext: { namespaceOptions: { ipc: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER } } },
+  });
+  const hasMqueue = await Deno.stat("/dev/mqueue").then(() => true, () => false);
+  if (!hasMqueue) {
+    await assert.rejects(
+      rt.createContainer({ podSandboxId: pod.id, config, sandboxConfig: pod.config }),
+      rejectsWith(grpcStatus.FAILED_PRECONDITION, /ipc NODE.*\/dev\/mqueue/),
+    );
+    return;
   }
+  const id = await runContainer(cri.client, pod.id, pod.config, config);
+  await waitExited(cri.client, id);
+  const text = (await logLines(`${pod.config.logDirectory}/hostipc/0.log`)).map(([, , x]) => x).join("");
+  assert.equal(text, await Deno.readLink("/proc/self/ns/ipc"));
 });
