@@ -782,3 +782,66 @@ Deno.test("IPC NODE shares the host's IPC namespace, or says why not (no /dev/mq
   const text = (await logLines(`${pod.config.logDirectory}/hostipc/0.log`)).map(([, , x]) => x).join("");
   assert.equal(text, await Deno.readLink("/proc/self/ns/ipc"));
 });
+
+Deno.test(
+  "host-PID containers: children they forked do not outlive Stop, Remove or StopPodSandbox",
+  integration,
+  async (t) => {
+    await ensureBusyboxImage();
+    await using podman = await startPodmanService();
+    await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+    await using logs = await makeTempDir("logs");
+    const rt = cri.client.runtime;
+    const name = uniqueName("hostpid");
+    const sandboxConfig: SandboxConfig = {
+      metadata: { name, namespace: "ctr-test", uid: `${name}-uid`, attempt: 0 },
+      hostname: "hostpid",
+      logDirectory: `${logs.path}/${name}`,
+      linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.NODE } } },
+    };
+    const podId = (await rt.runPodSandbox({ config: sandboxConfig })).podSandboxId;
+    /** PIDs of host processes whose command line is exactly `sleep <marker>`. */
+    const sleepers = (marker: string) =>
+      [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name)).filter((e) => {
+        try {
+          return Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0").join(" ").trim() === `sleep ${marker}`;
+        } catch {
+          return false;
+        }
+      }).map((e) => Number(e.name));
+    const start = async (cname: string, marker: string) => {
+      const id = await runContainer(
+        cri.client,
+        podId,
+        sandboxConfig,
+        shell(cname, `sleep ${marker} & sleep ${marker} & wait`, {
+          linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.NODE, network: NamespaceMode.POD } } },
+        }),
+      );
+      await waitFor(() => sleepers(marker).length === 2, { what: `two sleep ${marker} processes` });
+      return id;
+    };
+    try {
+      await t.step("StopContainer", async () => {
+        const marker = String(200_000 + Math.floor(Math.random() * 100_000));
+        const id = await start("stop", marker);
+        await rt.stopContainer({ containerId: id, timeout: 0n });
+        await waitFor(() => sleepers(marker).length === 0, { timeoutMs: 5_000, what: "the children to be gone" });
+      });
+      await t.step("RemoveContainer of a running container", async () => {
+        const marker = String(300_000 + Math.floor(Math.random() * 100_000));
+        const id = await start("rm", marker);
+        await rt.removeContainer({ containerId: id });
+        await waitFor(() => sleepers(marker).length === 0, { timeoutMs: 5_000, what: "the children to be gone" });
+      });
+      await t.step("StopPodSandbox", async () => {
+        const marker = String(400_000 + Math.floor(Math.random() * 100_000));
+        await start("pod", marker);
+        await rt.stopPodSandbox({ podSandboxId: podId });
+        await waitFor(() => sleepers(marker).length === 0, { timeoutMs: 5_000, what: "the children to be gone" });
+      });
+    } finally {
+      await rt.removePodSandbox({ podSandboxId: podId });
+    }
+  },
+);

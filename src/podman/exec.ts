@@ -394,6 +394,22 @@ function readProcessTable(): Map<number, ProcessEntry> {
   return table;
 }
 
+/**
+ * Every process below `rootPid` (its descendants and, if it leads a session, its session), without `rootPid`
+ * itself. For host-PID containers, whose forked children no PID namespace ends with them.
+ */
+export function descendantsOf(rootPid: number): number[] {
+  const members = treeAndSession(rootPid, readProcessTable());
+  members.delete(rootPid);
+  return [...members];
+}
+
+/** The pids of `pids` that still run. */
+export function stillRunning(pids: readonly number[]): number[] {
+  const table = readProcessTable();
+  return pids.filter((pid) => table.has(pid));
+}
+
 function treeAndSession(rootPid: number, table: Map<number, ProcessEntry>): Set<number> {
   const members = new Set<number>();
   const root = table.get(rootPid);

@@ -2,6 +2,7 @@ import type { RemoveContainerRequest, RemoveContainerResponseSchema } from "../.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
 import { findContainer } from "./find_container.ts";
+import { hostPidChildren, killSurvivors } from "./host_pid_orphans.ts";
 
 /**
  * RemoveContainer removes a container, killing it first if it still runs.
@@ -14,7 +15,9 @@ export async function removeContainer(
 ): Promise<MessageInitShape<typeof RemoveContainerResponseSchema>> {
   const found = await findContainer(ctx, req.containerId);
   if (!found) return {};
+  const orphans = hostPidChildren([found.container]);
   await ctx.podman.containers.remove(found.container.Id, { signal: ctx.signal });
+  await killSurvivors(ctx, orphans);
   ctx.cache.forget(found.container.Id);
   return {};
 }

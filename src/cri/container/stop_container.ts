@@ -6,6 +6,7 @@ import {
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
 import { findContainer } from "./find_container.ts";
+import { hostPidChildren, killSurvivors } from "./host_pid_orphans.ts";
 
 /**
  * StopContainer sends the container's stop signal and SIGKILL after `timeout` seconds (0: at once).
@@ -19,7 +20,9 @@ export async function stopContainer(
   const found = await findContainer(ctx, req.containerId);
   if (!found) return {};
   const timeoutSeconds = Math.max(0, Number(req.timeout));
+  const orphans = hostPidChildren([found.container]);
   await ctx.podman.containers.stop(found.container.Id, { timeoutSeconds, signal: ctx.signal });
+  await killSurvivors(ctx, orphans);
   // Stopped is what this call produced; Podman's own events refresh the rest (finish time, exit code) shortly.
   ctx.cache.setContainerState(found.container.Id, ContainerState.CONTAINER_EXITED);
   return {};

@@ -3,7 +3,7 @@
  * @module
  */
 import { CriError } from "../../errors.ts";
-import type { LibpodPodInspect } from "../../podman/types.ts";
+import type { LibpodContainerInspect, LibpodPodInspect } from "../../podman/types.ts";
 import { readStoredSandbox, type StoredSandbox } from "../../translate/sandbox.ts";
 import type { RpcContext } from "../context.ts";
 
@@ -30,4 +30,13 @@ export async function getSandbox(ctx: RpcContext, id: string, field = "pod_sandb
   const found = await findSandbox(ctx, id, field);
   if (!found) throw new CriError("NotFound", `Pod sandbox "${id}" not found`);
   return found;
+}
+
+/** Inspects the running containers of a pod (infra excluded), for the host-PID clean-up of Stop and Remove. */
+export async function podContainers(
+  ctx: RpcContext,
+  pod: LibpodPodInspect,
+): Promise<(LibpodContainerInspect | undefined)[]> {
+  const running = (pod.Containers ?? []).filter((c) => c.Id !== pod.InfraContainerID && c.State === "running");
+  return await Promise.all(running.map((c) => ctx.podman.containers.inspect(c.Id, { signal: ctx.signal })));
 }

@@ -1,7 +1,12 @@
-import type { RemovePodSandboxRequest, RemovePodSandboxResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
+import {
+  NamespaceMode,
+  type RemovePodSandboxRequest,
+  type RemovePodSandboxResponseSchema,
+} from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
-import { findSandbox } from "./find_sandbox.ts";
+import { hostPidChildren, killSurvivors } from "../container/host_pid_orphans.ts";
+import { findSandbox, podContainers } from "./find_sandbox.ts";
 
 /**
  * RemovePodSandbox removes the sandbox with all of its containers, forcibly if they still run.
@@ -14,7 +19,11 @@ export async function removePodSandbox(
 ): Promise<MessageInitShape<typeof RemovePodSandboxResponseSchema>> {
   const found = await findSandbox(ctx, req.podSandboxId);
   if (found) {
+    // Only host-PID pods need the process scan (kubelet gives their containers the host's PID namespace).
+    const hostPid = found.stored.config.linux?.securityContext?.namespaceOptions?.pid === NamespaceMode.NODE;
+    const orphans = hostPid ? hostPidChildren(await podContainers(ctx, found.pod)) : [];
     await ctx.podman.pods.remove(found.pod.Id, { signal: ctx.signal });
+    await killSurvivors(ctx, orphans);
     await ctx.cache.refreshSandboxTree(found.pod.Id, ctx.signal);
     ctx.state.sandboxResources.delete(found.pod.Id);
   }

@@ -1,7 +1,12 @@
-import type { StopPodSandboxRequest, StopPodSandboxResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
+import {
+  NamespaceMode,
+  type StopPodSandboxRequest,
+  type StopPodSandboxResponseSchema,
+} from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
-import { findSandbox } from "./find_sandbox.ts";
+import { hostPidChildren, killSurvivors } from "../container/host_pid_orphans.ts";
+import { findSandbox, podContainers } from "./find_sandbox.ts";
 
 /**
  * StopPodSandbox stops every process of the sandbox, forcibly, and releases its network (the infra container's
@@ -15,7 +20,11 @@ export async function stopPodSandbox(
 ): Promise<MessageInitShape<typeof StopPodSandboxResponseSchema>> {
   const found = await findSandbox(ctx, req.podSandboxId);
   if (found) {
+    // Only host-PID pods need the process scan (kubelet gives their containers the host's PID namespace).
+    const hostPid = found.stored.config.linux?.securityContext?.namespaceOptions?.pid === NamespaceMode.NODE;
+    const orphans = hostPid ? hostPidChildren(await podContainers(ctx, found.pod)) : [];
     await ctx.podman.pods.kill(found.pod.Id, { signal: ctx.signal });
+    await killSurvivors(ctx, orphans);
     await ctx.cache.refreshSandboxTree(found.pod.Id, ctx.signal);
   }
   return {};
