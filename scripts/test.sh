@@ -87,6 +87,11 @@ if ! podman_info="$(podman info --format '{{.Host.Security.Rootless}} {{.Store.G
   log "podman does not work for $(id -un): $podman_info"
   exit 2
 fi
+# Podman builds its pause image (from catatonit) on the first pod it creates. Do that once here, not in several
+# test files at the same time on a fresh machine.
+warmup="cri-podman-warmup-$$"
+podman pod create --name "$warmup" >/dev/null && podman pod rm --force "$warmup" >/dev/null
+
 log "$(deno --version | head -1), podman $(podman --version | awk '{print $3}') (rootless storage runtime: $podman_info)"
 
 t0=$(now)
