@@ -43,7 +43,12 @@ if [ "$(id -u)" -eq 0 ]; then
   # cd first: runuser keeps root's working directory, which the test user may not be allowed to enter.
   user_env=(HOME="$home" USER="$user" LOGNAME="$user" SHELL=/bin/bash LANG=C.UTF-8
     PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" XDG_RUNTIME_DIR="/run/user/$uid")
-  for name in CI NO_COLOR CRI_PODMAN_TEST_TIMEOUT; do [ -z "${!name:-}" ] || user_env+=("$name=${!name}"); done
+  # Keep how this machine reaches the npm registry (proxies, extra CAs): env -i would drop it, and a fresh user
+  # has no Deno cache yet, so `deno install` must download.
+  for name in CI NO_COLOR CRI_PODMAN_TEST_TIMEOUT HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy \
+    SSL_CERT_FILE SSL_CERT_DIR NODE_EXTRA_CA_CERTS DENO_CERT DENO_TLS_CA_STORE NPM_CONFIG_REGISTRY; do
+    [ -z "${!name:-}" ] || user_env+=("$name=${!name}")
+  done
   # 9>&-: long-lived children (Podman's pause process) must not inherit the lock.
   cd "$dest" && runuser -u "$user" -- env -i "${user_env[@]}" bash "$dest/scripts/test.sh" "$@" </dev/null 9>&-
   rc=$?
@@ -95,6 +100,9 @@ podman pod create --name "$warmup" >/dev/null && podman pod rm --force "$warmup"
 log "$(deno --version | head -1), podman $(podman --version | awk '{print $3}') (rootless storage runtime: $podman_info)"
 
 t0=$(now)
+# Deno trusts only its bundled roots unless told otherwise; behind a TLS-inspecting proxy the system store (where
+# such a machine installs its CA) is what works. Both stores together change nothing elsewhere.
+export DENO_TLS_CA_STORE="${DENO_TLS_CA_STORE:-system,mozilla}"
 deno install --frozen
 log "deno install took $(($(now) - t0)) s"
 
