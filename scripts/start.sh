@@ -8,6 +8,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Behind a TLS-inspecting proxy Deno needs the system CA store to reach the npm registry (see scripts/test.sh).
+export DENO_TLS_CA_STORE="${DENO_TLS_CA_STORE:-system,mozilla}"
 
 if [ "$(id -u)" -ne 0 ]; then
   cd "$repo"
