@@ -14,6 +14,7 @@ export class RuntimeState {
   /** This process's own oom_score_adj: the lowest an unprivileged user may give a container. */
   minOomScoreAdj = 0;
   #info: { value: LibpodInfo; at: number } | undefined;
+  #infoFetch: Promise<LibpodInfo> | undefined;
   readonly #queues = new Map<string, Promise<unknown>>();
   /** Resources kubelet last sent through UpdatePodSandboxResources, per sandbox (best effort, not persisted). */
   readonly sandboxResources = new Map<string, unknown>();
@@ -30,11 +31,18 @@ export class RuntimeState {
     return run;
   }
 
-  /** Returns Podman's info, fetching it at most once per `maxAgeMs` (GET /libpod/info costs ~200 ms). */
-  async cachedInfo(fetch: () => Promise<LibpodInfo>, now: number, maxAgeMs = 30_000): Promise<LibpodInfo> {
-    if (this.#info && now - this.#info.at < maxAgeMs) return this.#info.value;
-    const value = await fetch();
-    this.#info = { value, at: now };
-    return value;
+  /**
+   * Returns Podman's info, fetching it at most once per `maxAgeMs` (GET /libpod/info costs ~200 ms); callers that
+   * arrive while a fetch runs share it.
+   */
+  cachedInfo(fetch: () => Promise<LibpodInfo>, now: number, maxAgeMs = 30_000): Promise<LibpodInfo> {
+    if (this.#info && now - this.#info.at < maxAgeMs) return Promise.resolve(this.#info.value);
+    this.#infoFetch ??= fetch().then((value) => {
+      this.#info = { value, at: now };
+      return value;
+    }).finally(() => {
+      this.#infoFetch = undefined;
+    });
+    return this.#infoFetch;
   }
 }

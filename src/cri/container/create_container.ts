@@ -10,6 +10,7 @@ import {
   toLibpodContainerSpec,
   validateContainerConfig,
 } from "../../translate/container.ts";
+import { podmanInfo } from "../podman_info.ts";
 import type { RpcContext } from "../context.ts";
 import { resolveImage } from "../image/resolve_image.ts";
 import { getSandbox } from "../sandbox/find_sandbox.ts";
@@ -39,7 +40,7 @@ export async function createContainer(
       throw new CriError("InvalidArgument", `config.log_path "${logPath}" cannot be created: ${err.message}`);
     });
   }
-  const info = await ctx.state.cachedInfo(() => ctx.podman.system.info({ signal: ctx.signal }), Date.now());
+  const info = await podmanInfo(ctx);
   const controllers = info.host.cgroupControllers ?? [];
   const spec = toLibpodContainerSpec(config, {
     sandboxId: pod.Id,

@@ -5,6 +5,7 @@ import type {
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CriError } from "../../errors.ts";
 import { toLinuxResources } from "../../translate/container.ts";
+import { podmanInfo } from "../podman_info.ts";
 import type { RpcContext } from "../context.ts";
 import { getContainer } from "./find_container.ts";
 
@@ -19,7 +20,7 @@ export async function updateContainerResources(
   req: UpdateContainerResourcesRequest,
 ): Promise<MessageInitShape<typeof UpdateContainerResourcesResponseSchema>> {
   const { container } = await getContainer(ctx, req.containerId);
-  const info = await ctx.state.cachedInfo(() => ctx.podman.system.info({ signal: ctx.signal }), Date.now());
+  const info = await podmanInfo(ctx);
   const controllers = info.host.cgroupControllers ?? [];
   if (!controllers.includes("cpu") || !controllers.includes("memory")) {
     throw new CriError(

@@ -1,5 +1,6 @@
 import type { ImageFsInfoRequest, ImageFsInfoResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { podmanInfo } from "../podman_info.ts";
 import type { RpcContext } from "../context.ts";
 
 /**
@@ -11,7 +12,7 @@ export async function imageFsInfo(
   ctx: RpcContext,
   _req: ImageFsInfoRequest,
 ): Promise<MessageInitShape<typeof ImageFsInfoResponseSchema>> {
-  const info = await ctx.state.cachedInfo(() => ctx.podman.system.info({ signal: ctx.signal }), Date.now());
+  const info = await podmanInfo(ctx);
   const root = info.store.graphRoot;
   const usage = await ctx.fsUsage.usage(root);
   return {

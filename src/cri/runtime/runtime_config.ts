@@ -1,6 +1,7 @@
 import type { RuntimeConfigRequest, RuntimeConfigResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { toCgroupDriver } from "../../translate/runtime_status.ts";
+import { podmanInfo } from "../podman_info.ts";
 import type { RpcContext } from "../context.ts";
 
 /**
@@ -11,6 +12,6 @@ export async function runtimeConfig(
   ctx: RpcContext,
   _req: RuntimeConfigRequest,
 ): Promise<MessageInitShape<typeof RuntimeConfigResponseSchema>> {
-  const info = await ctx.state.cachedInfo(() => ctx.podman.system.info({ signal: ctx.signal }), Date.now());
+  const info = await podmanInfo(ctx);
   return { linux: { cgroupDriver: toCgroupDriver(info.host.cgroupManager) } };
 }

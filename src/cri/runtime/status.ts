@@ -2,6 +2,7 @@ import type { StatusRequest, StatusResponseSchema } from "../../gen/runtime/v1/a
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { tunUsable } from "../../host/tun.ts";
 import { networkCondition, runtimeCondition, toStatusInfo } from "../../translate/runtime_status.ts";
+import { podmanInfo } from "../podman_info.ts";
 import type { RpcContext } from "../context.ts";
 
 /**
@@ -15,7 +16,7 @@ export async function status(
   req: StatusRequest,
 ): Promise<MessageInitShape<typeof StatusResponseSchema>> {
   const pingError = await ctx.podman.system.ping({ signal: ctx.signal }).then(() => undefined, (err: Error) => err);
-  const info = pingError ?? await ctx.state.cachedInfo(() => ctx.podman.system.info({ signal: ctx.signal }), Date.now())
+  const info = pingError ?? await podmanInfo(ctx)
     .catch((err: Error) => err);
   return {
     status: {
