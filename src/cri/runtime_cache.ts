@@ -104,25 +104,20 @@ export class RuntimeCache {
     if (current) this.#put(this.#containers, id, { ...current, state }, ++this.#seq);
   }
 
-  /** Re-reads a sandbox and every container in it (after the sandbox was stopped or removed). */
+  /**
+   * Re-reads a sandbox and every cached container in it (after the sandbox was stopped or removed): one inspect
+   * each, not a list of every container (~90 ms with 200). A removed sandbox takes its containers with it.
+   */
   async refreshSandboxTree(id: string, signal?: AbortSignal): Promise<void> {
     const seq = ++this.#seq;
-    const [pods, list] = await Promise.all([
-      this.#podman.pods.list([...SANDBOX_FILTER], { signal, ids: [id] }),
-      this.#podman.containers.list(CONTAINER_FILTER, { signal, pods: [id] }),
-    ]);
-    const pod = pods.find((p) => p.Id === id);
-    this.#put(this.#sandboxes, id, pod ? toCriSandboxFromList(pod) : undefined, seq);
-    const seen = new Set<string>();
-    for (const c of list) {
-      const stored = readStoredContainer(c.Labels);
-      if (!stored) continue;
-      seen.add(c.Id);
-      this.#put(this.#containers, c.Id, toCriContainer(factsFromList(c), stored), seq);
+    const pod = await this.#podman.pods.inspect(id, { signal });
+    this.#put(this.#sandboxes, id, pod ? toCriSandboxFromList(podListItemFromInspect(pod)) : undefined, seq);
+    const members = [...this.#containers].filter(([, e]) => e.value?.podSandboxId === id).map(([cid]) => cid);
+    if (!pod) {
+      for (const cid of members) this.#put(this.#containers, cid, undefined, seq);
+      return;
     }
-    for (const [cid, entry] of this.#containers) {
-      if (entry.value?.podSandboxId === id && !seen.has(cid)) this.#put(this.#containers, cid, undefined, seq);
-    }
+    await Promise.all(members.map((cid) => this.refreshContainer(cid, signal)));
   }
 
   /** Forgets a container or sandbox at once (it was removed by us). */
