@@ -207,6 +207,7 @@ Deno.test("container lifecycle: create, start, status, logs, stop, remove", inte
     const s = await waitExited(cri.client, ok);
     assert.equal(s.exitCode, 0);
     assert.equal(s.reason, "Completed");
+    assert.equal(s.stopSignal, Signal.SIGTERM, "no configured stop signal: the effective one is SIGTERM");
     await rt.removeContainer({ containerId: ok });
   });
 

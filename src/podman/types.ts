@@ -167,7 +167,13 @@ export interface LibpodContainerInspect {
   /** The container's persistent directory (holds conmon's `ctl` FIFO). */
   StaticDir?: string;
   ImageName?: string;
-  Config?: { User?: string; Labels?: Record<string, string> | null; Annotations?: Record<string, string> | null };
+  Config?: {
+    User?: string;
+    Labels?: Record<string, string> | null;
+    Annotations?: Record<string, string> | null;
+    /** The stop signal Podman will send (the spec's, else the image's, else 15). */
+    StopSignal?: number;
+  };
   NetworkSettings?: {
     IPAddress?: string;
     GlobalIPv6Address?: string;

@@ -31,7 +31,7 @@ import {
   containerLabels,
 } from "./labels.ts";
 import { toCriImageId } from "./image_ref.ts";
-import { signalNumber } from "./signals.ts";
+import { signalNumber, toCriSignal } from "./signals.ts";
 import { rfc3339ToNanos } from "./time.ts";
 
 /** A CRI Container (list item) as handlers return it. */
@@ -433,7 +433,8 @@ export function toCriContainerStatus(c: LibpodContainerInspect, stored: StoredCo
     annotations: { ...stored.config.annotations },
     mounts: stored.config.mounts,
     logPath: stored.logPath,
-    stopSignal: stored.config.stopSignal,
+    // The effective signal: the configured one, else what Podman took from the image (or its SIGTERM default).
+    stopSignal: stored.config.stopSignal || toCriSignal(c.Config?.StopSignal),
   };
   if (stored.config.linux?.resources) status.resources = { linux: stored.config.linux.resources };
   const user = parseNumericUser(c.Config?.User ?? "");

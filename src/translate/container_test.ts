@@ -1595,3 +1595,25 @@ Deno.test("validateContainerConfig() security-context rules the CRI states", asy
     assert.throws(() => validateContainerConfig(custom), /readonly_paths\[1\] "\/tmp" is not supported/);
   });
 });
+
+Deno.test("toCriContainerStatus() reports the effective stop signal", async (t) => {
+  const statusWith = (stopSignal: Signal, podmanSignal: number | undefined) => {
+    const inspect: LibpodContainerInspect = {
+      Id: "c",
+      Name: "n",
+      Created: "2026-01-01T00:00:00Z",
+      State: { Status: "running", Running: true, Pid: 1, ExitCode: 0 },
+      Config: podmanSignal === undefined ? {} : { StopSignal: podmanSignal },
+    };
+    const config = create(ContainerConfigSchema, { metadata: { name: "c" }, image: { image: "i" }, stopSignal });
+    return toCriContainerStatus(inspect, { config, sandboxId: "s", logPath: "", imageId: "sha256:x" }).stopSignal;
+  };
+  await t.step("toCriContainerStatus() keeps a configured stop signal", () => {
+    assert.equal(statusWith(Signal.SIGINT, 15), Signal.SIGINT);
+  });
+  await t.step("toCriContainerStatus() reports Podman's (the image's) signal when none is configured", () => {
+    assert.equal(statusWith(Signal.RUNTIME_DEFAULT, 3), Signal.SIGQUIT);
+    assert.equal(statusWith(Signal.RUNTIME_DEFAULT, 15), Signal.SIGTERM);
+    assert.equal(statusWith(Signal.RUNTIME_DEFAULT, undefined), Signal.RUNTIME_DEFAULT);
+  });
+});
