@@ -18,7 +18,7 @@ import type { CallError, CriClient } from "./harness/cri_client.ts";
 import { startCriServer } from "./harness/cri_server.ts";
 import { httpGetInNetns, runInNetns, serveHttpInNetns } from "./harness/netns.ts";
 import { startPodmanService } from "./harness/podman_service.ts";
-import { freePort, makeTempDir, processExists, uniqueName } from "./harness/temp.ts";
+import { freePort, makeTempDir, processExists, uniqueName, waitFor } from "./harness/temp.ts";
 
 const integration = { sanitizeOps: false, sanitizeResources: false };
 type SandboxConfig = MessageInitShape<typeof PodSandboxConfigSchema>;
@@ -433,6 +433,31 @@ Deno.test("runtime handlers, sysctls and recorded cgroup facts; the infra image 
       assert.ok(pause.every((i) => i.pinned));
       assert.ok(images.filter((i) => !pause.includes(i)).every((i) => !i.pinned));
     });
+  } finally {
+    await rt.removePodSandbox({ podSandboxId: id });
+  }
+});
+
+Deno.test("ListPodSandbox sees an infra container killed behind our back within a second", integration, async () => {
+  await using podman = await startPodmanService();
+  await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+  await using logs = await makeTempDir("logs");
+  const rt = cri.client.runtime;
+  const id = (await rt.runPodSandbox({ config: podConfig(uniqueName("killed"), logs.path) })).podSandboxId;
+  try {
+    const infra = JSON.parse((await rt.podSandboxStatus({ podSandboxId: id, verbose: true })).info["info"] ?? "{}")
+      .infraContainerId as string;
+    assert.equal((await rt.listPodSandbox({ filter: { id } })).items[0]?.state, PodSandboxState.SANDBOX_READY);
+    // Podman's "died" event for a pod's container carries no podId; the "cleanup" after it does.
+    await run("podman", ["kill", infra]);
+    await waitFor(
+      async () => (await rt.listPodSandbox({ filter: { id } })).items[0]?.state === PodSandboxState.SANDBOX_NOTREADY,
+      {
+        timeoutMs: 1_000,
+        intervalMs: 10,
+        what: "ListPodSandbox to show the sandbox NOTREADY",
+      },
+    );
   } finally {
     await rt.removePodSandbox({ podSandboxId: id });
   }
