@@ -1,9 +1,8 @@
 import type { StreamContainersRequest, StreamContainersResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { inBatches } from "../batches.ts";
 import type { RpcContext } from "../context.ts";
 import { listContainers } from "./list_containers.ts";
-
-const BATCH = 200;
 
 /**
  * StreamContainers answers what ListContainers answers, in batches; each container appears once and the stream
@@ -17,5 +16,5 @@ export async function* streamContainers(
     $typeName: "runtime.v1.ListContainersRequest",
     ...(req.filter ? { filter: req.filter } : {}),
   });
-  for (let i = 0; i < containers.length; i += BATCH) yield { containers: containers.slice(i, i + BATCH) };
+  for (const batch of inBatches(containers)) yield { containers: batch };
 }

@@ -1,10 +1,8 @@
 import type { StreamImagesRequest, StreamImagesResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { inBatches } from "../batches.ts";
 import type { RpcContext } from "../context.ts";
 import { listImages } from "./list_images.ts";
-
-/** Images per StreamImages message: keeps each message far below gRPC's 4 MiB default limit. */
-const BATCH = 200;
 
 /**
  * StreamImages answers what ListImages answers, in batches; each image appears in exactly one message and the
@@ -20,5 +18,5 @@ export async function* streamImages(
       $typeName: "runtime.v1.ListImagesRequest",
     },
   );
-  for (let i = 0; i < images.length; i += BATCH) yield { images: images.slice(i, i + BATCH) };
+  for (const batch of inBatches(images)) yield { images: batch };
 }

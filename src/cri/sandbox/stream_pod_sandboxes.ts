@@ -1,9 +1,8 @@
 import type { StreamPodSandboxesRequest, StreamPodSandboxesResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { inBatches } from "../batches.ts";
 import type { RpcContext } from "../context.ts";
 import { listPodSandbox } from "./list_pod_sandbox.ts";
-
-const BATCH = 200;
 
 /**
  * StreamPodSandboxes answers what ListPodSandbox answers, in batches; each sandbox appears once and the stream ends
@@ -17,5 +16,5 @@ export async function* streamPodSandboxes(
     $typeName: "runtime.v1.ListPodSandboxRequest",
     ...(req.filter ? { filter: req.filter } : {}),
   });
-  for (let i = 0; i < items.length; i += BATCH) yield { podSandboxes: items.slice(i, i + BATCH) };
+  for (const batch of inBatches(items)) yield { podSandboxes: batch };
 }
