@@ -67,17 +67,7 @@ export function spawnBackground(command: string, args: string[], options: SpawnO
       return hasExited;
     },
     kill,
-    async stop(graceMs = 10_000) {
-      kill("SIGTERM");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), graceMs);
-      });
-      const first = await Promise.race([exited, timedOut]);
-      clearTimeout(timer);
-      if (first === "timeout") kill("SIGKILL");
-      return await exited;
-    },
+    stop: (graceMs = 10_000) => stopGracefully(kill, exited, graceMs),
     logTail(lines = 30) {
       try {
         return Deno.readTextFileSync(options.logPath).trimEnd().split("\n").slice(-lines).join("\n");
@@ -109,4 +99,21 @@ export async function run(command: string, args: string[], options: { stdin?: st
     throw new Error(`Command failed (exit ${code}): ${command} ${args.join(" ")}: ${decoder.decode(stderr).trim()}`);
   }
   return decoder.decode(stdout);
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited after `graceMs`; resolves with its status once reaped. */
+export async function stopGracefully(
+  kill: (signal: Deno.Signal) => void,
+  exited: Promise<Deno.CommandStatus>,
+  graceMs: number,
+): Promise<Deno.CommandStatus> {
+  kill("SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), graceMs);
+  });
+  const first = await Promise.race([exited, timedOut]);
+  clearTimeout(timer);
+  if (first === "timeout") kill("SIGKILL");
+  return await exited;
 }

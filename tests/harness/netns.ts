@@ -21,6 +21,8 @@
  * @module
  */
 
+import { stopGracefully } from "./_process.ts";
+
 /** The nsenter binary (util-linux). */
 const NSENTER = "nsenter";
 /** Statically linked busybox on the host (Debian `busybox-static`); it runs in any mount namespace. */
@@ -199,18 +201,8 @@ export function startInNetns(
       // Exited but not reaped yet.
     }
   };
-  const stop = async (graceMs = 5_000) => {
-    kill("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), graceMs);
-    });
-    const first = await Promise.race([exited, timeout]);
-    clearTimeout(timer);
-    if (first === "timeout") kill("SIGKILL");
-    // `child.pid` is the command itself (nsenter exec'd it), so once it is reaped nothing is left running.
-    return await exited;
-  };
+  // `child.pid` is the command itself (nsenter exec'd it), so once it is reaped nothing is left running.
+  const stop = (graceMs = 5_000) => stopGracefully(kill, exited, graceMs);
   const proc: NetnsProcess = {
     pid: child.pid,
     exited,
