@@ -17,12 +17,10 @@
  *   that delay expires; with a delay of 0 the session is gone before its exit code can be read.
  * @module
  */
-import { execFile } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import process from "node:process";
 import type { Duplex } from "node:stream";
 import { Client, type Dispatcher } from "undici";
 import { CriError } from "../errors.ts";
+import { killProcessTree } from "../host/processes.ts";
 import { buildPath, PodmanHttp } from "./client.ts";
 import { errorForStatus, errorForTransport, podmanMessage } from "./errors.ts";
 
@@ -345,144 +343,6 @@ export class OutputSink {
     }
     return out;
   }
-}
-
-/**
- * Kills process `rootPid`, its descendants and the members of its session (runc makes an exec'd process a session
- * leader; background children orphaned to the container's init keep that session). Freezes them with SIGSTOP
- * until the set stops growing, so nothing forks past us, then sends SIGKILL. Returns the pids signalled.
- */
-export async function killProcessTree(rootPid: number, opts: { viaNsenter?: boolean } = {}): Promise<number[]> {
-  const frozen = new Set<number>();
-  for (let round = 0; round < 20; round++) {
-    const table = readProcessTable();
-    const members = treeAndSession(rootPid, table);
-    const fresh = [...members].filter((pid) => !frozen.has(pid));
-    if (fresh.length === 0) break;
-    await signalProcesses(fresh, "SIGSTOP", opts);
-    for (const pid of fresh) frozen.add(pid);
-  }
-  await signalProcesses([...frozen], "SIGKILL", opts);
-  return [...frozen];
-}
-
-/** One line of the process table. */
-interface ProcessEntry {
-  ppid: number;
-  session: number;
-}
-
-/**
- * Reads pid → (ppid, session) for every process from `/proc/<pid>/stat`. Synchronous on purpose: with ~3,000
- * processes a sync scan takes ~45 ms, the same with fs/promises ~200 ms (measured on Deno 2.9.6); this kernel has
- * no `/proc/<pid>/task/<tid>/children` to walk instead.
- */
-function readProcessTable(): Map<number, ProcessEntry> {
-  const table = new Map<number, ProcessEntry>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "latin1");
-      // "pid (comm) state ppid pgrp session …"; comm may hold spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (fields[0] === "Z" || fields[0] === "X") continue;
-      table.set(Number(name), { ppid: Number(fields[1]), session: Number(fields[3]) });
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return table;
-}
-
-/**
- * Every process below `rootPid` (its descendants and, if it leads a session, its session), without `rootPid`
- * itself. For host-PID containers, whose forked children no PID namespace ends with them.
- */
-export function descendantsOf(rootPid: number): number[] {
-  const members = treeAndSession(rootPid, readProcessTable());
-  members.delete(rootPid);
-  return [...members];
-}
-
-/** The pids of `pids` that still run. */
-export function stillRunning(pids: readonly number[]): number[] {
-  const table = readProcessTable();
-  return pids.filter((pid) => table.has(pid));
-}
-
-function treeAndSession(rootPid: number, table: Map<number, ProcessEntry>): Set<number> {
-  const members = new Set<number>();
-  const root = table.get(rootPid);
-  if (!root) return members;
-  members.add(rootPid);
-  const sessionLeader = root.session === rootPid;
-  for (const [pid, entry] of table) {
-    if (sessionLeader && entry.session === rootPid) members.add(pid);
-  }
-  // Descendants that left the session (setsid) are still children.
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [pid, entry] of table) {
-      if (!members.has(pid) && members.has(entry.ppid)) {
-        members.add(pid);
-        grew = true;
-      }
-    }
-  }
-  return members;
-}
-
-/**
- * Sends `sig` to each pid. Processes that kill(2) may not reach (EPERM) are signalled from inside their user
- * namespace with `nsenter -U`, where the namespace's owner holds CAP_KILL; `viaNsenter` forces that path.
- */
-export async function signalProcesses(
-  pids: readonly number[],
-  sig: "SIGSTOP" | "SIGKILL",
-  opts: { viaNsenter?: boolean } = {},
-): Promise<void> {
-  const denied: number[] = [];
-  for (const pid of pids) {
-    if (opts.viaNsenter) {
-      denied.push(pid);
-      continue;
-    }
-    try {
-      process.kill(pid, sig);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === "EPERM") denied.push(pid);
-      // ESRCH: already gone.
-    }
-  }
-  if (denied.length === 0) return;
-  const name = sig.slice(3);
-  // Every process of one container shares a user namespace; entering the first one's reaches them all.
-  for (const target of denied) {
-    try {
-      await execFileAsync("nsenter", [
-        "-t",
-        String(target),
-        "-U",
-        "--preserve-credentials",
-        "--",
-        "/bin/sh",
-        "-c",
-        `kill -s ${name} "$@" 2>/dev/null; exit 0`,
-        "sh",
-        ...denied.map(String),
-      ]);
-      return;
-    } catch {
-      // That process is gone (nsenter cannot open its namespace): try the next one.
-    }
-  }
-}
-
-function execFileAsync(file: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: 5_000 }, (err) => (err ? reject(err) : resolve()));
-  });
 }
 
 /** Feeds the socket into the demuxer and writes stdin; settles when the connection has closed. */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { CriError } from "../errors.ts";
 import { PodmanHttp } from "./client.ts";
-import { FrameDemuxer, killProcessTree, OutputSink, PodmanExec } from "./exec.ts";
+import { killProcessTree } from "../host/processes.ts";
+import { FrameDemuxer, OutputSink, PodmanExec } from "./exec.ts";
 import { ensureBusyboxImage } from "../../tests/harness/busybox_image.ts";
 import { type PodmanService, startPodmanService } from "../../tests/harness/podman_service.ts";
 import { processExists, uniqueName, waitFor } from "../../tests/harness/temp.ts";

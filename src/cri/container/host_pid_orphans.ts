@@ -4,7 +4,7 @@
  * children before and kill the survivors after.
  * @module
  */
-import { descendantsOf, signalProcesses, stillRunning } from "../../podman/exec.ts";
+import { descendantsOf, signalProcesses, stillRunning } from "../../host/processes.ts";
 import type { LibpodContainerInspect } from "../../podman/types.ts";
 import type { RpcContext } from "../context.ts";
 
