@@ -48,6 +48,18 @@ export async function ignoreNotFound<T>(promise: Promise<T>): Promise<T | undefi
   }
 }
 
+/**
+ * A failure at start that the user can fix (a missing directory, Podman that does not start): `mod.ts` prints its
+ * message as one line and exits with status 2, without a stack trace.
+ */
+export class StartupError extends Error {
+  /** Creates a start-up error; the message names what is wrong and how to fix it. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StartupError";
+  }
+}
+
 /** Returns an Unimplemented error naming the RPC, for every RPC this runtime does not serve yet. */
 export function unimplementedError(rpc: string): CriError {
   return new CriError("Unimplemented", `${rpc} is not implemented by cri-podman yet`);

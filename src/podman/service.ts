@@ -1,11 +1,23 @@
 /**
  * Finds or provides the Podman REST service: use one that answers on the socket, or start
  * `podman system service --time=0` there as our child, restart it when it dies, and stop it on exit.
+ *
+ * The embedded service is made to survive a crash of cri-podman without harm, and to be recognised afterwards:
+ * - its output goes to a log file next to the socket, never to a pipe of ours: after a SIGKILL of cri-podman a piped
+ *   service lived on with a dead reader, and every `runc delete` it ran failed with SIGPIPE;
+ * - it runs in a session of its own, so a Ctrl-C meant for cri-podman does not kill it in the middle of a request
+ *   (cri-podman stops it itself, after its calls are done);
+ * - a pid file next to the socket names it (pid and start time); the next start finds a service it left running,
+ *   stops it and starts its own, rather than adopting it as someone else's.
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { rm, stat } from "node:fs/promises";
-import { CriError } from "../errors.ts";
+import { closeSync, openSync } from "node:fs";
+import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { CriError, StartupError } from "../errors.ts";
+import { dirname } from "node:path";
+import { processArgs, processStartTime, terminateProcessGroup } from "../host/processes.ts";
+import { ensurePrivateDirectory } from "../host/runtime_dir.ts";
 import type { Logger } from "../observability/log.ts";
 import type { PodmanSystem } from "./system.ts";
 import { isSupportedApi, libpodApiVersion, MIN_LIBPOD_API } from "./system.ts";
@@ -18,15 +30,27 @@ export interface PodmanServiceOptions {
   binary: string;
   startTimeoutMs: number;
   log: Logger;
+  /** Environment of the embedded service (XDG_RUNTIME_DIR must match ours). */
+  env: Record<string, string>;
+  /** Runs once before the embedded service is first started (e.g. to choose the storage driver of a new storage). */
+  beforeFirstSpawn?: () => Promise<void>;
 }
 
-/** Start-up failures that end the process with a message (not CRI errors: no call is running). */
-export class PodmanStartError extends Error {
+/** A start-up failure the user can act on: printed as one line, exit status 2. */
+export class PodmanStartError extends StartupError {
   /** Creates a start-up error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "PodmanStartError";
   }
+}
+
+/** What the pid file of an embedded service records. */
+interface PidRecord {
+  pid: number;
+  /** Start time in clock ticks since boot: tells this process from a later one with the same pid. */
+  startTime: number;
+  socket: string;
 }
 
 /** The Podman service cri-podman talks to, and, if we started it, its supervisor. */
@@ -37,7 +61,12 @@ export class PodmanService {
   #stopping = false;
   #restarts = 0;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
-  #recentOutput: string[] = [];
+  /** Aborts a spawn-and-wait in progress (a restart) when we stop. */
+  readonly #stopController = new AbortController();
+  #lastFailure = "";
+  #sameFailures = 0;
+  /** Global podman flags for the embedded service (`--runtime runc`). */
+  #globalArgs: readonly string[] = [];
   /** Whether the service is our child. */
   embedded = false;
   /** The libpod API version Podman reported at start. */
@@ -54,16 +83,43 @@ export class PodmanService {
     return this.#child?.pid;
   }
 
-  /** Connects to a running service or starts ours, then checks the API version. */
+  /** The service's log file (embedded only). */
+  get logPath(): string {
+    return `${this.#opts.socketPath}.cri-podman.log`;
+  }
+
+  get #pidPath(): string {
+    return `${this.#opts.socketPath}.cri-podman.pid`;
+  }
+
+  /** The global flags the embedded service runs with. */
+  get globalArgs(): readonly string[] {
+    return this.#globalArgs;
+  }
+
+  /**
+   * Connects to a running service or starts ours, then checks the API version. A service a previous cri-podman
+   * started and left behind (it crashed) is stopped and replaced by a child of ours.
+   */
   async start(): Promise<void> {
+    const orphan = await this.#leftBehind();
     const reachable = await this.#ping(1_000);
-    if (!reachable) {
+    if (orphan !== undefined || !reachable) {
       if (!this.#opts.embedded) {
         throw new PodmanStartError(
           `Podman does not answer on "${this.#opts.socketPath}": start it with ` +
             `\`podman system service --time=0 unix://${this.#opts.socketPath}\`, or enable podman.embedded_service`,
         );
       }
+      if (orphan !== undefined) {
+        this.#opts.log.warn("stopping the Podman service a previous cri-podman left running", { pid: orphan });
+        if (!(await terminateProcessGroup(orphan, 5_000))) {
+          throw new PodmanStartError(
+            `Cannot stop the Podman service left running by a previous cri-podman (pid ${orphan})`,
+          );
+        }
+      }
+      await this.#opts.beforeFirstSpawn?.();
       await this.#spawnAndWait();
       this.embedded = true;
     }
@@ -83,21 +139,42 @@ export class PodmanService {
     });
   }
 
+  /**
+   * Restarts the embedded service with other global flags (e.g. `--runtime runc` once the configured OCI runtime
+   * proved unusable). Resolves when the new service answers.
+   */
+  async restartWith(globalArgs: readonly string[]): Promise<void> {
+    if (!this.embedded) throw new Error("restartWith() needs the embedded service");
+    this.#globalArgs = [...globalArgs];
+    this.#stopping = true; // the exit we cause now is not a crash to restart from
+    await this.#killChild();
+    this.#stopping = false;
+    await this.#spawnAndWait();
+  }
+
   /** Stops the embedded service (SIGTERM, then SIGKILL after 5 s); a service we did not start is left alone. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#stopController.abort();
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
     await this.#killChild();
+    if (this.embedded) await rm(this.#pidPath, { force: true });
   }
 
+  /**
+   * Stops the service's whole process group (SIGTERM, SIGKILL after 5 s). The first Podman of a user re-executes
+   * itself inside the user namespace it creates, and the parent we started does not pass SIGTERM on: signalled
+   * alone it exited while its child went on serving the socket, and kept our pooled connections.
+   */
   async #killChild(): Promise<void> {
     const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    if (!child?.pid) return;
+    const exited = child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    await terminateProcessGroup(child.pid, 5_000);
     await exited;
-    clearTimeout(timer);
   }
 
   async #ping(timeoutMs: number): Promise<boolean> {
@@ -110,24 +187,57 @@ export class PodmanService {
     }
   }
 
-  async #spawnAndWait(): Promise<void> {
-    await this.#removeStaleSocket();
-    await this.#spawn();
-    const deadline = Date.now() + this.#opts.startTimeoutMs;
-    while (Date.now() < deadline) {
-      if (this.#child?.exitCode !== null && this.#child?.exitCode !== undefined) break;
-      if (await this.#ping(1_000)) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  /** The pid of a live service our pid file names (one we started and did not stop), else undefined. */
+  async #leftBehind(): Promise<number | undefined> {
+    let record: PidRecord;
+    try {
+      record = JSON.parse(await readFile(this.#pidPath, "utf8")) as PidRecord;
+    } catch {
+      return undefined;
     }
-    const output = this.#recentOutput.join("\n");
+    const alive = typeof record.pid === "number" && (await processStartTime(record.pid)) === record.startTime &&
+      (await processArgs(record.pid)).includes("service");
+    if (!alive) await rm(this.#pidPath, { force: true });
+    return alive ? record.pid : undefined;
+  }
+
+  /**
+   * Starts the service and waits until it answers. A service that exits before it answers is not retried: the same
+   * command would fail the same way, so its own words are the error.
+   */
+  async #spawnAndWait(): Promise<void> {
+    await ensurePrivateDirectory(dirname(this.#opts.socketPath)).catch((err: Error) => {
+      throw new PodmanStartError(
+        `Cannot create the directory of podman.socket "${this.#opts.socketPath}": ${err.message}`,
+      );
+    });
+    await this.#removeStaleSocket();
+    const child = await this.#spawn();
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const deadline = Date.now() + this.#opts.startTimeoutMs;
+    const signal = this.#stopController.signal;
+    let outcome: "ready" | "exited" | "timeout" | "stopped" = "timeout";
+    while (Date.now() < deadline) {
+      if (signal.aborted) outcome = "stopped";
+      else if (child.exitCode !== null || child.signalCode !== null) outcome = "exited";
+      else if (await this.#ping(1_000)) outcome = "ready";
+      if (outcome !== "timeout") break;
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 50))]);
+    }
+    if (outcome === "ready") return;
     const wasStopping = this.#stopping;
-    this.#stopping = true; // the exit we cause now is not a crash to restart from
+    this.#stopping = true;
     await this.#killChild();
     this.#stopping = wasStopping;
-    this.#child = undefined;
+    if (this.#child === child) this.#child = undefined;
+    if (outcome === "stopped") throw new PodmanStartError("cri-podman is stopping");
+    const said = await this.#logTail();
+    const how = outcome === "exited"
+      ? `exited with status ${child.exitCode ?? child.signalCode} before it answered`
+      : `did not answer within ${this.#opts.startTimeoutMs} ms`;
     throw new PodmanStartError(
-      `The Podman service we started on "${this.#opts.socketPath}" did not answer within ` +
-        `${this.#opts.startTimeoutMs} ms${output ? `; it said:\n${output}` : ""}`,
+      `The Podman service we started on "${this.#opts.socketPath}" ${how}${said ? `; it said: ${said}` : ""} ` +
+        `(log: ${this.logPath})`,
     );
   }
 
@@ -141,43 +251,68 @@ export class PodmanService {
     }
   }
 
-  #spawn(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const args = ["system", "service", "--time=0", `unix://${this.#opts.socketPath}`];
-      const child = spawn(this.#opts.binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-      const onError = (err: NodeJS.ErrnoException) => {
-        if (err.code === "ENOENT") {
-          reject(
-            new PodmanStartError(
-              `Cannot start Podman: "${this.#opts.binary}" is not installed. Install it (Debian/Ubuntu: ` +
-                "`sudo apt-get install podman uidmap slirp4netns fuse-overlayfs`), or point podman.socket at a " +
-                "running Podman service",
-              { cause: err },
-            ),
+  async #spawn(): Promise<ChildProcess> {
+    // One generation of the previous log is kept for whoever looks into an earlier failure.
+    await rename(this.logPath, `${this.logPath}.1`).catch(() => {});
+    const fd = openSync(this.logPath, "a", 0o600);
+    try {
+      return await new Promise<ChildProcess>((resolve, reject) => {
+        const args = [...this.#globalArgs, "system", "service", "--time=0", `unix://${this.#opts.socketPath}`];
+        const child = spawn(this.#opts.binary, args, {
+          stdio: ["ignore", fd, fd],
+          detached: true,
+          env: this.#opts.env,
+        });
+        const onError = (err: NodeJS.ErrnoException) => {
+          if (err.code === "ENOENT") {
+            reject(
+              new PodmanStartError(
+                `Cannot start Podman: "${this.#opts.binary}" is not installed. Install it (Debian/Ubuntu: ` +
+                  "`sudo apt-get install podman uidmap slirp4netns fuse-overlayfs`), or point podman.socket at a " +
+                  "running Podman service",
+                { cause: err },
+              ),
+            );
+          } else reject(new PodmanStartError(`Cannot start Podman: ${err.message}`, { cause: err }));
+        };
+        child.once("error", onError);
+        child.once("spawn", () => {
+          child.off("error", onError);
+          child.on("error", (err) => this.#opts.log.warn("podman service error", { error: err.message }));
+          this.#child = child;
+          child.once("exit", (code, signal) => this.#onExit(child, code, signal));
+          this.#writePidFile(child.pid!).catch((err: Error) =>
+            this.#opts.log.warn("cannot write the podman service's pid file", { error: err.message })
           );
-        } else reject(new PodmanStartError(`Cannot start Podman: ${err.message}`, { cause: err }));
-      };
-      child.once("error", onError);
-      child.once("spawn", () => {
-        child.off("error", onError);
-        child.on("error", (err) => this.#opts.log.warn("podman service error", { error: err.message }));
-        this.#child = child;
-        this.#recentOutput = [];
-        for (const stream of [child.stdout, child.stderr]) {
-          stream?.setEncoding("utf8");
-          stream?.on("data", (chunk: string) => {
-            for (const line of chunk.split("\n")) {
-              if (!line.trim()) continue;
-              this.#recentOutput = [...this.#recentOutput.slice(-19), line];
-              this.#opts.log.debug("podman service", { line });
-            }
+          this.#opts.log.info("started podman service", {
+            pid: child.pid,
+            socket: this.#opts.socketPath,
+            ...(this.#globalArgs.length ? { flags: this.#globalArgs.join(" ") } : {}),
           });
-        }
-        child.once("exit", (code, signal) => this.#onExit(child, code, signal));
-        this.#opts.log.info("started podman service", { pid: child.pid, socket: this.#opts.socketPath });
-        resolve();
+          resolve(child);
+        });
       });
-    });
+    } finally {
+      closeSync(fd); // the child has its own copy
+    }
+  }
+
+  async #writePidFile(pid: number): Promise<void> {
+    const startTime = await processStartTime(pid);
+    if (startTime === undefined) return;
+    const record: PidRecord = { pid, startTime, socket: this.#opts.socketPath };
+    await writeFile(this.#pidPath, JSON.stringify(record) + "\n", { mode: 0o600 });
+  }
+
+  /** The last lines the service wrote, without Podman's log decorations. */
+  async #logTail(): Promise<string> {
+    try {
+      const text = await readFile(this.logPath, "utf8");
+      return text.trim().split("\n").slice(-3).map((l) => l.replace(/^time="[^"]*" level=\w+ msg=/, "").trim())
+        .join("; ");
+    } catch {
+      return "";
+    }
   }
 
   #onExit(child: ChildProcess, code: number | null, signal: string | null): void {
@@ -191,16 +326,27 @@ export class PodmanService {
   #scheduleRestart(): void {
     const delayMs = Math.min(30_000, 250 * 2 ** Math.min(this.#restarts, 7));
     this.#restarts++;
-    this.#opts.log.warn("restarting podman service", { inMs: delayMs, restarts: this.#restarts });
+    this.#opts.log.info("restarting podman service", { inMs: delayMs, restarts: this.#restarts });
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
       if (this.#stopping) return;
       this.#spawnAndWait().then(() => {
         this.#restarts = 0;
+        this.#sameFailures = 0;
+        this.#lastFailure = "";
         this.#opts.log.info("podman service is back", { pid: this.pid });
       }, (err: Error) => {
-        this.#opts.log.error("podman service restart failed", { error: err.message });
-        if (!this.#stopping && !this.#child && !this.#restartTimer) this.#scheduleRestart();
+        if (this.#stopping) return;
+        // A failure that repeats word for word is said once, then counted: the backoff keeps retrying quietly.
+        if (err.message === this.#lastFailure) {
+          this.#sameFailures++;
+          this.#opts.log.debug("podman service restart failed the same way again", { times: this.#sameFailures });
+        } else {
+          this.#lastFailure = err.message;
+          this.#sameFailures = 1;
+          this.#opts.log.error("podman service restart failed", { error: err.message });
+        }
+        if (!this.#child && !this.#restartTimer) this.#scheduleRestart();
       });
     }, delayMs);
   }
