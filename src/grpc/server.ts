@@ -9,15 +9,20 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { RpcContext, ServiceDeps } from "../cri/context.ts";
 import { CriError } from "../errors.ts";
-import { type ServiceHandlers, toGrpcServiceDefinition } from "./service_definition.ts";
+import type { CallTracker } from "./call_tracker.ts";
+import { type ServiceHandlers, toGrpcServiceDefinition, UndecodableRequest } from "./service_definition.ts";
 import { toServiceError } from "./status.ts";
 
-/** Adds `service` to `server`, served by `handlers` with contexts built from `deps`. */
+/**
+ * Adds `service` to `server`, served by `handlers` with contexts built from `deps`; `tracker`, when given, knows every
+ * call in flight (for the shutdown).
+ */
 export function addCriService<S extends GenServiceMethods>(
   server: grpc.Server,
   service: GenService<S>,
   handlers: ServiceHandlers<GenService<S>, RpcContext>,
   deps: ServiceDeps,
+  tracker?: CallTracker,
 ): void {
   const definition = toGrpcServiceDefinition(service);
   const implementation: grpc.UntypedServiceImplementation = {};
@@ -27,8 +32,8 @@ export function addCriService<S extends GenServiceMethods>(
       req: MessageShape<DescMessage>,
     ) => unknown;
     implementation[method.localName] = method.methodKind === "server_streaming"
-      ? serverStreaming(method.name, handler as StreamingFn, deps)
-      : unary(method.name, handler as UnaryFn, deps);
+      ? serverStreaming(method.name, handler as StreamingFn, deps, tracker)
+      : unary(method.name, handler as UnaryFn, deps, tracker);
   }
   server.addService(definition as unknown as grpc.ServiceDefinition, implementation);
 }
@@ -36,11 +41,18 @@ export function addCriService<S extends GenServiceMethods>(
 type UnaryFn = (ctx: RpcContext, req: unknown) => Promise<unknown>;
 type StreamingFn = (ctx: RpcContext, req: unknown) => AsyncIterable<unknown>;
 
-function unary(rpc: string, handler: UnaryFn, deps: ServiceDeps): grpc.handleUnaryCall<unknown, unknown> {
+function unary(
+  rpc: string,
+  handler: UnaryFn,
+  deps: ServiceDeps,
+  tracker: CallTracker | undefined,
+): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    const { ctx, done } = callContext(rpc, call, deps);
+    const { ctx, done, abort } = callContext(rpc, call, deps, tracker);
     const started = performance.now();
-    new Promise<unknown>((resolve) => resolve(handler(ctx, call.request))).then(
+    const outcome = new Promise<unknown>((resolve) => resolve(handler(ctx, decoded(rpc, call.request))));
+    tracker?.track({ rpc, started, abort, settled: outcome.then(() => {}, () => {}) });
+    outcome.then(
       (response) => {
         done();
         deps.log.debug("call", { rpc, ms: round(performance.now() - started) });
@@ -60,12 +72,14 @@ function serverStreaming(
   rpc: string,
   handler: StreamingFn,
   deps: ServiceDeps,
+  tracker: CallTracker | undefined,
 ): grpc.handleServerStreamingCall<unknown, unknown> {
   return (call) => {
-    const { ctx, done } = callContext(rpc, call, deps);
-    (async () => {
+    const { ctx, done, abort } = callContext(rpc, call, deps, tracker);
+    const started = performance.now();
+    const settled = (async () => {
       try {
-        for await (const message of handler(ctx, call.request)) {
+        for await (const message of handler(ctx, decoded(rpc, call.request))) {
           if (ctx.signal.aborted) break;
           if (!call.write(message)) await new Promise((resolve) => call.once("drain", resolve));
         }
@@ -79,18 +93,26 @@ function serverStreaming(
         done();
       }
     })();
+    tracker?.track({ rpc, started, abort, settled });
   };
 }
 
-/** Builds the context of one call: its signal aborts on client cancel or when the gRPC deadline passes. */
+/**
+ * Builds the context of one call: its signal aborts on client cancel or when the gRPC deadline passes. Once the
+ * shutdown has begun cutting calls, a closing connection is the shutdown's doing, and the tracker decides.
+ */
 function callContext(
   rpc: string,
   call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
   deps: ServiceDeps,
-): { ctx: RpcContext; done: () => void } {
+  tracker: CallTracker | undefined,
+): { ctx: RpcContext; done: () => void; abort: (reason: CriError) => void } {
   const controller = new AbortController();
   const events = call as unknown as EventEmitter;
-  const onCancel = () => controller.abort(new CriError("Canceled", `${rpc} was canceled by the client`));
+  const onCancel = () => {
+    if (tracker?.shuttingDown) return;
+    controller.abort(new CriError("Canceled", `${rpc} was canceled by the client`));
+  };
   events.once("cancelled", onCancel);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = call.getDeadline();
@@ -108,7 +130,16 @@ function callContext(
       if (timer !== undefined) clearTimeout(timer);
       events.off("cancelled", onCancel);
     },
+    abort: (reason) => controller.abort(reason),
   };
+}
+
+/** The request, or an INVALID_ARGUMENT error when its bytes were not a valid message. */
+function decoded(rpc: string, request: unknown): unknown {
+  if (request instanceof UndecodableRequest) {
+    throw new CriError("InvalidArgument", `The ${rpc} request cannot be decoded: ${request.reason}`);
+  }
+  return request;
 }
 
 function logFailure(deps: ServiceDeps, rpc: string, error: CriError, ms: number): void {

@@ -55,6 +55,33 @@ function deserializer<Desc extends DescMessage>(schema: Desc): (bytes: Uint8Arra
 }
 
 /**
+ * A request body that is not a valid message. The server's request deserializer returns it instead of throwing:
+ * grpc-js answers a throwing deserializer with INTERNAL, while a malformed request is the client's error
+ * (INVALID_ARGUMENT), which the adapter in server.ts sends.
+ */
+export class UndecodableRequest {
+  /** Why decoding failed. */
+  readonly reason: string;
+  /** Records the decoder's error. */
+  constructor(err: unknown) {
+    this.reason = err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** A request deserializer that returns {@link UndecodableRequest} for bytes that are not a message of `schema`. */
+function lenientDeserializer<Desc extends DescMessage>(
+  schema: Desc,
+): (bytes: Uint8Array) => MessageShape<Desc> {
+  return (bytes) => {
+    try {
+      return fromBinary(schema, bytes);
+    } catch (err) {
+      return new UndecodableRequest(err) as unknown as MessageShape<Desc>;
+    }
+  };
+}
+
+/**
  * toGrpcServiceDefinition() builds the grpc-js `ServiceDefinition` of a generated service, e.g. `RuntimeService`:
  * path `/runtime.v1.RuntimeService/Version`, binary (de)serializers from the schemas, streaming flags from the
  * method kind. Pass the result to `server.addService()` or `makeGenericClientConstructor()`.
@@ -67,7 +94,7 @@ export function toGrpcServiceDefinition<S extends GenServiceMethods>(service: Ge
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
-      requestDeserialize: deserializer(method.input),
+      requestDeserialize: lenientDeserializer(method.input),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output),
       originalName: method.name,

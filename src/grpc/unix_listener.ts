@@ -35,6 +35,8 @@ export interface ListenUnixOptions {
 export interface CloseOptions {
   /** How long calls in flight may take to finish before they are cancelled; default 5000 ms. */
   graceMs?: number;
+  /** Called once when the grace has run out with calls still in flight, just before their connections are cut. */
+  onGraceExpired?: () => void;
 }
 
 /** Counters across all connections of a listener. */
@@ -152,7 +154,7 @@ export async function listenUnix(
       check();
     });
 
-  const close = async (graceMs: number): Promise<void> => {
+  const close = async (graceMs: number, onGraceExpired?: () => void): Promise<void> => {
     const stopped = new Promise<void>((resolve) => netServer.close(() => resolve()));
     for (const socket of awaitingPreface) socket.destroy();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -160,7 +162,10 @@ export async function listenUnix(
     try {
       await Promise.race([new Promise<void>((resolve) => server.tryShutdown(() => resolve())), graceOver]);
       const outcome = await Promise.race([allClosed(), graceOver]);
-      if (outcome === "timeout") server.forceShutdown();
+      if (outcome === "timeout") {
+        onGraceExpired?.();
+        server.forceShutdown();
+      }
     } finally {
       clearTimeout(timer);
     }
@@ -180,7 +185,7 @@ export async function listenUnix(
       return sum;
     },
     close(closeOptions: CloseOptions = {}) {
-      closing ??= close(closeOptions.graceMs ?? 5000);
+      closing ??= close(closeOptions.graceMs ?? 5000, closeOptions.onGraceExpired);
       return closing;
     },
   };
