@@ -143,6 +143,28 @@ Deno.test("ImageService pulls, lists, inspects and removes images on rootless Po
       assert.equal((await images.imageStatus({ image: { image: tagged } })).image, undefined);
     });
 
+    await t.step("RemoveImage of an image a container uses is FAILED_PRECONDITION and leaves every name", async () => {
+      const res = await images.pullImage({ image: { image: tagged }, auth });
+      const second = `${repo}:second`;
+      await run("podman", ["tag", tagged, second]);
+      const user = uniqueName("image-user");
+      await run("podman", ["create", "--name", user, tagged, "true"]);
+      try {
+        await assert.rejects(
+          images.removeImage({ image: { image: tagged } }),
+          rejectsWith(grpcStatus.FAILED_PRECONDITION, new RegExp(`containers use it \\(${user}\\)`)),
+        );
+        // Earlier, the names were gone although the image stayed: the next CreateContainer by tag was NOT_FOUND.
+        for (const name of [tagged, second]) {
+          assert.equal((await images.imageStatus({ image: { image: name } })).image?.id, res.imageRef, name);
+        }
+      } finally {
+        await run("podman", ["rm", "--force", user]);
+      }
+      await images.removeImage({ image: { image: tagged } });
+      assert.equal((await images.imageStatus({ image: { image: second } })).image, undefined);
+    });
+
     await t.step("PullImage of an image the registry does not have is NOT_FOUND", async () => {
       await assert.rejects(
         images.pullImage({ image: { image: `${repo}-missing:v1` }, auth }),

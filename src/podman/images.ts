@@ -73,13 +73,51 @@ export class PodmanImages {
     return id;
   }
 
-  /** Removes every tag of the image, then the image itself; absent images count as removed. */
-  async removeById(id: string, opts: CallOptions = {}): Promise<void> {
+  /**
+   * Removes the image with every name it has (`names`, its RepoTags); absent images count as removed. An image a
+   * container uses is refused (FailedPrecondition) and left exactly as it was: Podman refuses to delete an image
+   * with several names unless forced, and forced it removes the containers too, so the names go first (untag) and
+   * come back (tag) if the delete then fails, e.g. for a container created in between.
+   */
+  async removeById(id: string, names: readonly string[], opts: CallOptions = {}): Promise<void> {
     const what = `Cannot remove image "${id}"`;
-    // A bare untag removes every name; DELETE by ID then refuses only when containers use the image (409).
-    await ignoreNotFound(this.#http.json(what, "POST", `/images/${encodeURIComponent(id)}/untag`, opts));
-    await ignoreNotFound(this.#http.json(what, "DELETE", `/images/${encodeURIComponent(id)}`, opts));
+    const users = await this.#containersUsing(id, opts);
+    if (users.length > 0) {
+      throw new CriError("FailedPrecondition", `${what}: containers use it (${users.join(", ")})`);
+    }
+    const path = `/images/${encodeURIComponent(id)}`;
+    if (!(await ignoreNotFound(this.#http.json(what, "POST", `${path}/untag`, opts)))) return;
+    try {
+      await ignoreNotFound(this.#http.json(what, "DELETE", path, opts));
+    } catch (err) {
+      for (const name of names) {
+        const { repo, tag } = splitTag(name);
+        // Without the caller's signal: a cancelled call must still give the names back.
+        await this.#http.json(`Cannot restore the name "${name}" of image "${id}"`, "POST", `${path}/tag`, {
+          query: { repo, tag },
+        }).catch(() => {});
+      }
+      throw err;
+    }
   }
+
+  /** Names of the containers (any state) created from image `id`. */
+  async #containersUsing(id: string, opts: CallOptions): Promise<string[]> {
+    const res = await this.#http.json<Array<{ Names?: string[]; Id: string }> | null>(
+      `Cannot list the containers of image "${id}"`,
+      "GET",
+      "/containers/json",
+      { query: { all: true, filters: JSON.stringify({ ancestor: [id] }) }, signal: opts.signal },
+    );
+    return (res.body ?? []).map((c) => c.Names?.[0] ?? c.Id.slice(0, 12));
+  }
+}
+
+/** Splits `registry:5000/repo:tag` into the repository and the tag (after the last colon past the last slash). */
+export function splitTag(name: string): { repo: string; tag: string } {
+  const colon = name.lastIndexOf(":");
+  if (colon > name.lastIndexOf("/")) return { repo: name.slice(0, colon), tag: name.slice(colon + 1) };
+  return { repo: name, tag: "latest" };
 }
 
 /**

@@ -7,7 +7,9 @@ import { resolveImage } from "./resolve_image.ts";
 /**
  * RemoveImage removes the image a tag, ID or digest names, with all of its tags.
  * Idempotent: an image that is not stored counts as removed (CRI api.proto, RemoveImage).
- * Podman: POST /libpod/images/{id}/untag, then DELETE /libpod/images/{id} (409 while containers use it).
+ * An image a container uses is refused with FAILED_PRECONDITION and keeps every name.
+ * Podman: GET /libpod/containers/json?filters=ancestor, POST /libpod/images/{id}/untag, DELETE /libpod/images/{id}
+ * (and POST …/tag to give the names back if the delete fails).
  */
 export async function removeImage(
   ctx: RpcContext,
@@ -16,6 +18,6 @@ export async function removeImage(
   const image = req.image?.image;
   if (!image) throw new CriError("InvalidArgument", "image.image must not be empty");
   const found = await resolveImage(ctx, image);
-  if (found) await ctx.podman.images.removeById(found.Id, { signal: ctx.signal });
+  if (found) await ctx.podman.images.removeById(found.Id, found.RepoTags ?? [], { signal: ctx.signal });
   return {};
 }
