@@ -477,6 +477,14 @@ Deno.test("bad container input: a clear error naming the field, and nothing left
       /config\.mounts\[0\]\.host_path/,
     ],
     [
+      "an unknown mount propagation",
+      shell("badprop", "true", {
+        mounts: [{ containerPath: "/x", hostPath: "/tmp", propagation: 42 as MountPropagation }],
+      }),
+      grpcStatus.INVALID_ARGUMENT,
+      /config\.mounts\[0\]\.propagation 42 is not a MountPropagation value/,
+    ],
+    [
       "an unreadable seccomp profile",
       shell("noseccomp", "true", {
         linux: {

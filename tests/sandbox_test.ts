@@ -349,6 +349,12 @@ Deno.test("bad sandbox input: a clear error naming the field, and no pod left be
       (n) => podConfig(n, logs.path, { logDirectory: `/proc/cri-podman-${n}` }),
       /config\.log_directory/,
     ],
+    [
+      // Not cleaned but refused: accepted, this created a directory somewhere else than it seems to name.
+      "a log directory with '..' segments",
+      (n) => podConfig(n, logs.path, { logDirectory: `${logs.path}/${n}/a/../../escape-${n}` }),
+      /config\.log_directory ".*" must not contain "\." or "\.\." segments/,
+    ],
   ];
   for (const [what, make, pattern, handler] of cases) {
     await t.step(`${what} → INVALID_ARGUMENT`, async () => {
@@ -359,6 +365,7 @@ Deno.test("bad sandbox input: a clear error naming the field, and no pod left be
         rejectsWith(grpcStatus.INVALID_ARGUMENT, pattern),
       );
       assert.ok(!(await podmanPodNames()).some((n) => n.includes(name)), "no pod left");
+      await assert.rejects(Deno.stat(`${logs.path}/escape-${name}`), Deno.errors.NotFound, "no directory made");
     });
   }
 

@@ -112,6 +112,9 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
     }
     if (m.image?.image) throw invalid(`config.mounts[${i}].image: image volumes are not supported`);
     if (!m.hostPath.startsWith("/")) throw invalid(`config.mounts[${i}].host_path "${m.hostPath}" must be absolute`);
+    if (!(m.propagation in PROPAGATION)) {
+      throw invalid(`config.mounts[${i}].propagation ${m.propagation} is not a MountPropagation value (0, 1 or 2)`);
+    }
   });
   config.devices.forEach((d, i) => {
     if (!d.hostPath.startsWith("/")) throw invalid(`config.devices[${i}].host_path "${d.hostPath}" must be absolute`);

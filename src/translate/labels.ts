@@ -6,7 +6,7 @@
 
 /** Marks every Podman object cri-podman created; nothing without it is ever listed. */
 export const MANAGED = "io.cri-podman.managed";
-/** What a Podman object is to the CRI: "sandbox" (a pod) or "container". */
+/** What a Podman object is to the CRI: "sandbox" (a pod), "container", "network" or "netns-keeper". */
 export const KIND = "io.cri-podman.kind";
 /** The whole CRI PodSandboxConfig as protobuf JSON: metadata, labels, annotations, log directory, DNS, ports, … */
 export const SANDBOX_CONFIG = "io.cri-podman.sandbox-config";
@@ -53,4 +53,9 @@ export function containerLabels(
 /** Labels of the bridge network cri-podman owns. */
 export function networkLabels(): Record<string, string> {
   return { [MANAGED]: "true", [KIND]: "network" };
+}
+
+/** Labels of the pod that keeps Podman's rootless network namespace alive (see translate/sandbox.ts). */
+export function netnsKeeperLabels(): Record<string, string> {
+  return { [MANAGED]: "true", [KIND]: "netns-keeper" };
 }

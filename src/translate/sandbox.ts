@@ -25,7 +25,7 @@ import type {
   LibpodPodSpec,
   LibpodPortMapping,
 } from "../podman/types.ts";
-import { RUNTIME_HANDLER, SANDBOX_CONFIG, sandboxLabels } from "./labels.ts";
+import { netnsKeeperLabels, RUNTIME_HANDLER, SANDBOX_CONFIG, sandboxLabels } from "./labels.ts";
 import { rfc3339ToNanos } from "./time.ts";
 
 /** A CRI PodSandbox (list item) as handlers return it. */
@@ -82,6 +82,17 @@ export function validateSandboxConfig(config: PodSandboxConfig | undefined): Pod
   }
   if (config.hostname && (!HOSTNAME.test(config.hostname) || config.hostname.length > 64)) {
     throw invalid(`config.hostname "${config.hostname}" is not a valid host name`);
+  }
+  if (config.logDirectory) {
+    if (!config.logDirectory.startsWith("/")) {
+      throw invalid(`config.log_directory "${config.logDirectory}" must be an absolute path`);
+    }
+    // Not cleaned but refused: "/a/b/../../escape" names a directory other than the one it seems to.
+    if (
+      config.logDirectory.split("/").some((part) => part === ".." || part === ".") || config.logDirectory.includes("\0")
+    ) {
+      throw invalid(`config.log_directory "${config.logDirectory}" must not contain "." or ".." segments`);
+    }
   }
   validateDns(config);
   validatePorts(config);
@@ -192,6 +203,28 @@ export function toLibpodPodSpec(
   const seccomp = toSeccompOption(config);
   if (seccomp) spec.security_opt = [seccomp];
   return spec;
+}
+
+/** The name of the pod that keeps Podman's rootless network namespace alive. */
+export const NETNS_KEEPER_NAME = "cri-podman-netns-keeper";
+
+/**
+ * The spec of the netns keeper: a pod of just its (pause) infra container on Podman's default bridge network.
+ * Rootless Podman tears its network namespace down whenever the last container on a bridge network stops, and
+ * builds a new one (a new slirp4netns) for the next; every teardown left a zombie slirp4netns under the Podman
+ * service (1 per pod lifecycle when pods come and go one at a time) and cost ~0.5 s. One idle pause process on the
+ * default network keeps the namespace, and keeps it off cri-podman's own network, which UpdateRuntimeConfig may
+ * re-create.
+ */
+export function toLibpodNetnsKeeperSpec(infraImage: string): LibpodPodSpec {
+  return {
+    name: NETNS_KEEPER_NAME,
+    labels: netnsKeeperLabels(),
+    hostname: "netns-keeper",
+    netns: { nsmode: "bridge" },
+    Networks: { podman: {} },
+    ...(infraImage ? { infra_image: infraImage } : {}),
+  };
 }
 
 /** Published ports: only mappings with a host port (0 means "not published", as in containerd). */

@@ -5,6 +5,7 @@
  */
 import { CriError, isCriError } from "../../errors.ts";
 import { networkLabels, SANDBOX_FILTER } from "../../translate/labels.ts";
+import { NETNS_KEEPER_NAME, toLibpodNetnsKeeperSpec } from "../../translate/sandbox.ts";
 import type { RpcContext, ServiceDeps } from "../context.ts";
 
 /** The first IPv4 CIDR of kubelet's pod CIDR (which may list an IPv6 one too), or the configured default. */
@@ -13,11 +14,18 @@ export function podSubnet(deps: Pick<ServiceDeps, "config" | "state">): string {
   return v4 ?? deps.config.pods.default_subnet;
 }
 
-/** Makes sure the pod network exists; creates it with {@link podSubnet} if not. */
+/**
+ * Makes sure the pod network exists (created with {@link podSubnet} if not) and that the netns keeper runs, so
+ * Podman's rootless network namespace outlives the pods that come and go in it.
+ */
 export function ensurePodNetwork(ctx: RpcContext): Promise<void> {
   return ctx.state.serialize("pod-network", async () => {
     const name = ctx.config.pods.network;
-    if (await ctx.podman.networks.inspect(name, { signal: ctx.signal })) return;
+    const [network] = await Promise.all([
+      ctx.podman.networks.inspect(name, { signal: ctx.signal }),
+      ensureNetnsKeeper(ctx),
+    ]);
+    if (network) return;
     const subnet = podSubnet(ctx);
     try {
       await createNetwork(ctx, name, subnet);
@@ -27,6 +35,28 @@ export function ensurePodNetwork(ctx: RpcContext): Promise<void> {
       if (!(isCriError(err, "AlreadyExists") && await ctx.podman.networks.inspect(name))) throw err;
     }
   });
+}
+
+/**
+ * Starts the netns keeper pod (see {@link toLibpodNetnsKeeperSpec}) unless it runs. Shared by every cri-podman of
+ * this user (they share Podman's rootless network namespace); a failure is logged, not the caller's: pods work
+ * without it, only slower and leaving zombies.
+ */
+async function ensureNetnsKeeper(ctx: RpcContext): Promise<void> {
+  try {
+    const pod = await ctx.podman.pods.inspect(NETNS_KEEPER_NAME, { signal: ctx.signal });
+    if (pod?.State === "Running") return;
+    if (!pod) {
+      await ctx.podman.pods.create(toLibpodNetnsKeeperSpec(ctx.config.pods.infra_image), { signal: ctx.signal })
+        .catch((err) => {
+          if (!isCriError(err, "FailedPrecondition")) throw err; // created meanwhile by another cri-podman
+        });
+      ctx.log.info("started the netns keeper pod", { name: NETNS_KEEPER_NAME });
+    }
+    await ctx.podman.pods.start(NETNS_KEEPER_NAME, { signal: ctx.signal });
+  } catch (err) {
+    ctx.log.warn("cannot start the netns keeper pod", { error: (err as Error).message });
+  }
 }
 
 /**

@@ -24,9 +24,6 @@ export async function runPodSandbox(
     throw new CriError("InvalidArgument", `runtime_handler "${handler}" is not configured; configured: ${known}`);
   }
   if (config.logDirectory) {
-    if (!config.logDirectory.startsWith("/")) {
-      throw new CriError("InvalidArgument", `config.log_directory "${config.logDirectory}" must be an absolute path`);
-    }
     await ensureDirectory(config.logDirectory).catch((err: Error) => {
       throw new CriError(
         "InvalidArgument",
