@@ -6,9 +6,11 @@
 import * as v from "valibot";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { type Config, CONFIG_KEYS, type ConfigLayer, ConfigSchema, defaultConfig } from "./schema.ts";
+import { StartupError } from "../errors.ts";
+import { quote } from "./rules.ts";
 
 /** A configuration that cannot be used: the message names the key and says what is wrong. */
-export class ConfigError extends Error {
+export class ConfigError extends StartupError {
   /** Creates a configuration error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -42,8 +44,8 @@ export function resolveConfig(sources: ConfigSources): Config {
     const message = issue.kind === "schema" && issue.type === "strict_object" && issue.expected === "never"
       ? "unknown key"
       : issue.message;
-    const origin = sources.file ? ` (file "${sources.file.path}", environment and flags)` : "";
-    throw new ConfigError(`Invalid configuration key "${key}": ${message}${origin}`);
+    const origin = sources.file ? ` (file ${quote(sources.file.path)}, environment and flags)` : "";
+    throw new ConfigError(`Invalid configuration key ${quote(key)}: ${message}${origin}`);
   }
   return deepFreeze(result.output);
 }
@@ -57,7 +59,12 @@ function parseFileLayer(path: string, text: string): ConfigLayer {
   try {
     return parseToml(text) as ConfigLayer;
   } catch (err) {
-    throw new ConfigError(`Cannot parse configuration file "${path}": ${(err as Error).message}`, { cause: err });
+    // smol-toml's message adds a multi-line excerpt with a caret; a start-up error is one line, so keep the first
+    // line and say where instead.
+    const { line, column } = err as { line?: unknown; column?: unknown };
+    const where = typeof line === "number" && typeof column === "number" ? ` (line ${line}, column ${column})` : "";
+    const what = ((err as Error).message.split("\n")[0] ?? "").replace(/^Invalid TOML document: /, "");
+    throw new ConfigError(`Cannot parse configuration file ${quote(path)}${where}: ${what}`, { cause: err });
   }
 }
 
@@ -85,20 +92,22 @@ function coerce(name: string, raw: string, like: unknown): unknown {
     const table: Record<string, string> = {};
     for (const pair of raw.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
       const eq = pair.indexOf("=");
-      if (eq <= 0) throw new ConfigError(`Invalid environment variable ${name}="${raw}": expected name=value pairs`);
+      if (eq <= 0) {
+        throw new ConfigError(`Invalid environment variable ${name}=${quote(raw)}: expected name=value pairs`);
+      }
       table[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
     }
     return table;
   }
   if (typeof like === "number") {
     const n = raw.trim() === "" ? Number.NaN : Number(raw);
-    if (!Number.isFinite(n)) throw new ConfigError(`Invalid environment variable ${name}="${raw}": not a number`);
+    if (!Number.isFinite(n)) throw new ConfigError(`Invalid environment variable ${name}=${quote(raw)}: not a number`);
     return n;
   }
   if (typeof like === "boolean") {
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
     if (/^(0|false|no|off)$/i.test(raw)) return false;
-    throw new ConfigError(`Invalid environment variable ${name}="${raw}": not a boolean`);
+    throw new ConfigError(`Invalid environment variable ${name}=${quote(raw)}: not a boolean`);
   }
   return raw;
 }

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
-import { helpText, parseCli } from "./cli.ts";
 import { ConfigError, type ConfigSources, configToToml, resolveConfig } from "./load.ts";
 import { CONFIG_KEYS, defaultConfig } from "./schema.ts";
 
@@ -254,8 +253,104 @@ Deno.test("resolveConfig() errors", async (t) => {
     });
   }
 
+  const named: [string, Partial<ConfigSources>, string][] = [
+    [
+      "a subnet prefix length out of range",
+      { env: { CRI_PODMAN_PODS_DEFAULT_SUBNET: "10.85.0.0/33" } },
+      'Invalid configuration key "pods.default_subnet": prefix length 33 is out of range (8–30)',
+    ],
+    [
+      "a subnet with host bits",
+      { flags: { "pods.default_subnet": "10.85.0.1/16" } },
+      'Invalid configuration key "pods.default_subnet": "10.85.0.1/16" has host bits set: the network address ' +
+      'would be "10.85.0.0/16"',
+    ],
+    [
+      "a subnet with an octet out of range",
+      { flags: { "pods.default_subnet": "10.256.0.0/16" } },
+      'Invalid configuration key "pods.default_subnet": "10.256.0.0/16" is not an IPv4 CIDR: octet "256" is out of ' +
+      "range (0–255)",
+    ],
+    [
+      "an insecure registry with a scheme",
+      { env: { CRI_PODMAN_IMAGES_INSECURE_REGISTRIES: "localhost,http://bad host/" } },
+      'Invalid configuration key "images.insecure_registries.1": "http://bad host/" is not a registry host[:port]: ' +
+      'drop the scheme "http://"',
+    ],
+    [
+      "a listen path with a .. segment",
+      { flags: { listen: "/run/user/1000/../cri.sock" } },
+      'Invalid configuration key "listen": "/run/user/1000/../cri.sock" must not contain ".." segments',
+    ],
+    [
+      "a Podman socket path too long for a unix socket",
+      { env: { CRI_PODMAN_PODMAN_SOCKET: `/${"p".repeat(119)}` } },
+      `Invalid configuration key "podman.socket": "/${"p".repeat(119)}" is 120 bytes long; a unix socket path ` +
+      "must be shorter than 108 bytes (the kernel's limit): choose a shorter path",
+    ],
+    [
+      "a runtime handler with a relative path",
+      { env: { CRI_PODMAN_RUNTIME_HANDLERS: "kata=bin/kata-runtime" } },
+      'Invalid configuration key "runtime_handlers.kata": "bin/kata-runtime" is a relative path: give a name ' +
+      'Podman looks up (e.g. "crun") or an absolute path',
+    ],
+    [
+      "an infra image with an upper-case repository",
+      { env: { CRI_PODMAN_PODS_INFRA_IMAGE: "registry.k8s.io/Pause:3.10" } },
+      'Invalid configuration key "pods.infra_image": "registry.k8s.io/Pause:3.10" is not an image reference: the ' +
+      "repository name must be lower case",
+    ],
+  ];
+  for (const [what, sources, message] of named) {
+    await t.step(`resolveConfig() refuses ${what}, naming the key`, () => {
+      assert.throws(() => resolve(sources), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.message, message);
+        return true;
+      });
+    });
+  }
+
+  await t.step("resolveConfig() refuses a bad value from the file, naming the key and the file", () => {
+    assert.throws(() => resolve({ file: file(`[images]\ninsecure_registries = ["reg.local/v2"]\n`) }), {
+      message: 'Invalid configuration key "images.insecure_registries.0": "reg.local/v2" is not a registry ' +
+        'host[:port]: drop the path "/v2" (file "/etc/cri-podman.toml", environment and flags)',
+    });
+  });
+
+  await t.step("resolveConfig() accepts good values of the checked keys", () => {
+    const config = resolve({
+      env: {
+        CRI_PODMAN_PODS_DEFAULT_SUBNET: "10.89.4.0/22",
+        CRI_PODMAN_IMAGES_INSECURE_REGISTRIES: "registry.local:5000,[::1]:5000,10.0.0.5",
+        CRI_PODMAN_RUNTIME_HANDLERS: "runc=runc,kata=/usr/bin/kata-runtime",
+        CRI_PODMAN_PODS_INFRA_IMAGE: "registry.k8s.io/pause:3.10",
+      },
+      flags: { listen: "/tmp/cri.sock", "podman.socket": "/tmp/podman.sock" },
+    });
+    assert.equal(config.pods.default_subnet, "10.89.4.0/22");
+    assert.deepEqual(config.images.insecure_registries, ["registry.local:5000", "[::1]:5000", "10.0.0.5"]);
+  });
+
+  await t.step("resolveConfig() refuses a default socket path that a long runtime directory makes too long", () => {
+    assertConfigError(
+      () => resolve({ runtimeDir: `/run/${"u".repeat(100)}` }),
+      /^Invalid configuration key "listen": .*108 bytes/,
+    );
+  });
+
+  await t.step("resolveConfig() says where a TOML syntax error is, on one line", () => {
+    assertConfigError(
+      () => resolve({ file: file(`[log]\nlevel = \n`) }),
+      /^Cannot parse configuration file "\/etc\/cri-podman\.toml" \(line 2, column \d+\): [^\n]+$/,
+    );
+  });
+
   await t.step("resolveConfig() errors say where the values came from only when there is a file", () => {
-    assertConfigError(() => resolve({ flags: { listen: "x" } }), /^Invalid configuration key "listen": [^(]*$/);
+    assertConfigError(
+      () => resolve({ flags: { listen: "x" } }),
+      /^Invalid configuration key "listen": must be an absolute path \(got "x"\)$/,
+    );
   });
 });
 
@@ -328,80 +423,5 @@ Deno.test("examples/config.toml", async (t) => {
         assert.ok(text.includes(flag), `examples/config.toml does not mention ${flag}`);
       }
     }
-  });
-});
-
-Deno.test("parseCli()", async (t) => {
-  const commands: [string[], string][] = [
-    [[], "help"],
-    [["serve"], "serve"],
-    [["version"], "version"],
-    [["config"], "config"],
-    [["help"], "help"],
-    [["--help"], "help"],
-    [["-h"], "help"],
-    [["serve", "--help"], "help"],
-  ];
-  for (const [args, command] of commands) {
-    await t.step(`parseCli() reads ${JSON.stringify(args)} as the ${command} command`, () => {
-      assert.deepEqual(parseCli(args), { command, flags: {} });
-    });
-  }
-
-  await t.step("parseCli() maps flags to configuration keys", () => {
-    assert.deepEqual(
-      parseCli(["serve", "--listen", "/tmp/cri.sock", "--podman-socket=/tmp/p.sock", "--log-level", "debug"]),
-      {
-        command: "serve",
-        flags: { listen: "/tmp/cri.sock", "podman.socket": "/tmp/p.sock", "log.level": "debug" },
-      },
-    );
-  });
-
-  await t.step("parseCli() reads --no-embedded-podman as podman.embedded_service = false", () => {
-    assert.deepEqual(parseCli(["serve", "--no-embedded-podman"]).flags, { "podman.embedded_service": false });
-  });
-
-  await t.step("parseCli() reads --embedded-podman as podman.embedded_service = true", () => {
-    assert.deepEqual(parseCli(["--embedded-podman", "serve"]).flags, { "podman.embedded_service": true });
-  });
-
-  await t.step("parseCli() reads the configuration path from --config and -c", () => {
-    assert.equal(parseCli(["serve", "--config", "/etc/c.toml"]).configPath, "/etc/c.toml");
-    assert.equal(parseCli(["-c", "/etc/c.toml", "config"]).configPath, "/etc/c.toml");
-    assert.ok(!("configPath" in parseCli(["serve"])));
-  });
-
-  const errors: [string, string[], RegExp][] = [
-    ["an unknown flag", ["serve", "--bogus"], /--bogus.*see --help/],
-    ["an unknown command", ["start"], /^Unknown command "start": expected one of serve, version, config, help$/],
-    ["a second positional argument", ["serve", "now"], /^Unexpected argument "now"/],
-    ["a flag without its value", ["serve", "--listen"], /--listen.*see --help/],
-    ["a value given to a boolean flag", ["serve", "--no-embedded-podman=yes"], /see --help/],
-  ];
-  for (const [what, args, pattern] of errors) {
-    await t.step(`parseCli() rejects ${what}`, () => {
-      assertConfigError(() => parseCli(args), pattern);
-    });
-  }
-
-  await t.step("parseCli() flags feed resolveConfig()", () => {
-    const config = resolve({ flags: parseCli(["serve", "--no-embedded-podman", "--log-level", "warn"]).flags });
-    assert.equal(config.podman.embedded_service, false);
-    assert.equal(config.log.level, "warn");
-    assertConfigError(() => resolve({ flags: parseCli(["serve", "--log-level", "loud"]).flags }), /"log\.level"/);
-  });
-});
-
-Deno.test("helpText()", async (t) => {
-  await t.step("helpText() lists every key with its environment variable, flag and default", () => {
-    const text = helpText(defaultConfig(RUNTIME_DIR) as unknown as Record<string, unknown>);
-    for (const doc of CONFIG_KEYS) {
-      assert.ok(text.includes(doc.key), doc.key);
-      assert.ok(text.includes(doc.env), doc.env);
-      if (doc.flag) assert.ok(text.includes(doc.flag), doc.flag);
-    }
-    assert.ok(text.includes('(default: "/run/user/1000/podman/podman.sock")'));
-    assert.ok(text.includes('(default: ["localhost","127.0.0.1","[::1]"])'));
   });
 });

@@ -6,6 +6,7 @@
 import { ConfigError, resolveConfig } from "./load.ts";
 import type { Config } from "./schema.ts";
 import type { Cli } from "./cli.ts";
+import { quote } from "./rules.ts";
 
 /** Returns the user's runtime directory: `$XDG_RUNTIME_DIR`, else `/run/user/<uid>`. */
 export function runtimeDir(): string {
@@ -23,7 +24,7 @@ export async function loadConfig(cli: Cli): Promise<Config> {
     file = { path, text: await Deno.readTextFile(path) };
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound) || explicit !== undefined) {
-      throw new ConfigError(`Cannot read configuration file "${path}": ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(`Cannot read configuration file ${quote(path)}: ${(err as Error).message}`, { cause: err });
     }
   }
   return resolveConfig({ runtimeDir: runtimeDir(), env, flags: cli.flags, ...(file ? { file } : {}) });

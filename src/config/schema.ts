@@ -3,10 +3,22 @@
  * @module
  */
 import * as v from "valibot";
+import { infraImageProblem, ipv4CidrProblem, ociRuntimeProblem, registryProblem, socketPathProblem } from "./rules.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
-const absolutePath = v.pipe(v.string(), v.regex(/^\//, "must be an absolute path"));
+/** A string that passes `problem` (see rules.ts); the issue's message is what `problem` says is wrong. */
+function checked(problem: (text: string) => string | undefined) {
+  return v.pipe(
+    v.string(),
+    v.check<string, (issue: v.CheckIssue<string>) => string>(
+      (text) => problem(text) === undefined,
+      (issue) => problem(issue.input) ?? "is invalid",
+    ),
+  );
+}
+
+const socketPath = checked(socketPathProblem);
 const positiveSeconds = v.pipe(
   v.number(),
   v.minValue(0, "must not be negative"),
@@ -15,8 +27,8 @@ const positiveSeconds = v.pipe(
 
 /** Schema of the `[podman]` table. */
 export const PodmanConfigSchema = v.strictObject({
-  /** Podman's REST socket (libpod API). */
-  socket: absolutePath,
+  /** Podman's REST socket (libpod API): absolute, no `..`, under 108 bytes. */
+  socket: socketPath,
   /** Start `podman system service` ourselves when nothing answers on `socket`. */
   embedded_service: v.boolean(),
   /** The `podman` executable used for the embedded service. */
@@ -35,33 +47,33 @@ export const LogConfigSchema = v.strictObject({
 
 /** Schema of the `[images]` table. */
 export const ImagesConfigSchema = v.strictObject({
-  /** Registry hosts (host or host:port) pulled from without TLS verification; plain HTTP is allowed there. */
-  insecure_registries: v.array(v.pipe(v.string(), v.minLength(1, "must not contain empty names"))),
+  /** Registry hosts (`host` or `host:port`, no scheme or path) pulled from without TLS verification, HTTP allowed. */
+  insecure_registries: v.array(checked(registryProblem)),
 });
 
 /** Schema of the `[pods]` table. */
 export const PodsConfigSchema = v.strictObject({
   /** Image of every sandbox's infra container; "" = Podman's own pause image, built locally from catatonit. */
-  infra_image: v.string(),
+  infra_image: checked(infraImageProblem),
   /** The Podman bridge network cri-podman creates and owns; every pod with its own network joins it. */
   network: v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "must be a valid Podman network name")),
-  /** Subnet of that network until kubelet sends a pod CIDR (UpdateRuntimeConfig). */
-  default_subnet: v.pipe(v.string(), v.regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR")),
+  /** Subnet of that network until kubelet sends a pod CIDR (UpdateRuntimeConfig): an IPv4 network, /8 to /30. */
+  default_subnet: checked(ipv4CidrProblem),
 });
 
 /** Schema of the whole configuration after defaults are applied. */
 export const ConfigSchema = v.strictObject({
-  /** The CRI socket kubelet and crictl connect to. */
-  listen: absolutePath,
+  /** The CRI socket kubelet and crictl connect to: absolute, no `..`, under 108 bytes. */
+  listen: socketPath,
   /** How long in-flight calls may run after SIGINT/SIGTERM before they are cut. */
   shutdown_grace_seconds: positiveSeconds,
   podman: PodmanConfigSchema,
   images: ImagesConfigSchema,
   pods: PodsConfigSchema,
-  /** CRI runtime handlers (RuntimeClass handler names) → OCI runtime (name or path) Podman runs them with. */
+  /** RuntimeClass handler names → the OCI runtime (bare name or absolute path) Podman runs their containers with. */
   runtime_handlers: v.record(
     v.pipe(v.string(), v.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "handler names must be DNS labels")),
-    v.pipe(v.string(), v.minLength(1, "must name an OCI runtime")),
+    checked(ociRuntimeProblem),
   ),
   log: LogConfigSchema,
 });
@@ -90,7 +102,12 @@ export interface ConfigKeyDoc {
 
 /** Every key: its environment variable, its flag and what it does. Defaults come from {@link defaultConfig}. */
 export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
-  { key: "listen", env: "CRI_PODMAN_LISTEN", flag: "--listen", description: "CRI socket path (created 0660)" },
+  {
+    key: "listen",
+    env: "CRI_PODMAN_LISTEN",
+    flag: "--listen",
+    description: "CRI socket path (created 0660; absolute, under 108 bytes)",
+  },
   {
     key: "shutdown_grace_seconds",
     env: "CRI_PODMAN_SHUTDOWN_GRACE_SECONDS",
@@ -100,7 +117,7 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     key: "podman.socket",
     env: "CRI_PODMAN_PODMAN_SOCKET",
     flag: "--podman-socket",
-    description: "Podman REST (libpod) socket",
+    description: "Podman REST (libpod) socket (absolute, under 108 bytes)",
   },
   {
     key: "podman.embedded_service",
@@ -122,7 +139,8 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
   {
     key: "images.insecure_registries",
     env: "CRI_PODMAN_IMAGES_INSECURE_REGISTRIES",
-    description: "Registries (host or host:port, comma-separated in the environment) pulled without TLS verification",
+    description: "Registries (host or host:port, no scheme or path; comma-separated in the environment) pulled " +
+      "without TLS verification",
   },
   {
     key: "pods.infra_image",
@@ -137,12 +155,13 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
   {
     key: "pods.default_subnet",
     env: "CRI_PODMAN_PODS_DEFAULT_SUBNET",
-    description: "Subnet of that network until kubelet sends a pod CIDR",
+    description: "Subnet of that network until kubelet sends a pod CIDR (IPv4 network address, /8 to /30)",
   },
   {
     key: "runtime_handlers",
     env: "CRI_PODMAN_RUNTIME_HANDLERS",
-    description: 'RuntimeClass handlers → OCI runtime ("name=runtime,…" in the environment); "" is Podman\'s default',
+    description: 'RuntimeClass handlers → OCI runtime, a bare name or an absolute path ("name=runtime,…" in the ' +
+      'environment); "" is Podman\'s default',
   },
   { key: "log.level", env: "CRI_PODMAN_LOG_LEVEL", flag: "--log-level", description: "debug, info, warn or error" },
   { key: "log.format", env: "CRI_PODMAN_LOG_FORMAT", description: "text (one line per event) or json" },
