@@ -1,18 +1,29 @@
 /**
- * cri-podman's entry point: `serve`, `version`, `config`, `--help`.
+ * cri-podman's entry point: `serve`, `version`, `config`, `doctor`, `--help` (the commands are listed in
+ * src/config/cli.ts).
  * @module
  */
 import { type App, startApp } from "./src/app.ts";
-import { helpText, parseCli } from "./src/config/cli.ts";
-import { ConfigError, configToToml } from "./src/config/load.ts";
+import { helpText, parseCli, usageText } from "./src/config/cli.ts";
+import { unknownEnvWarnings } from "./src/config/env_check.ts";
+import { configToToml } from "./src/config/load.ts";
 import { loadConfig, runtimeDir } from "./src/config/read.ts";
 import { defaultConfig } from "./src/config/schema.ts";
-import { PodmanStartError } from "./src/podman/service.ts";
-import { CriError } from "./src/errors.ts";
+import { runDoctor } from "./src/doctor/doctor.ts";
+import { CriError, StartupError } from "./src/errors.ts";
 import { CRI_API_VERSION, CRI_PODMAN_VERSION, RUNTIME_NAME } from "./src/version.ts";
 
 async function main(args: string[]): Promise<number> {
   const cli = parseCli(args);
+  if (cli.command === null) {
+    // A bare `cri-podman` is most likely a mistake in a unit file or script: say how to use it, and fail.
+    console.error(usageText());
+    return 2;
+  }
+  if (cli.command === "serve" || cli.command === "config" || cli.command === "doctor") {
+    // A misspelt variable would leave its setting at the default in silence; warn, but start anyway.
+    for (const warning of unknownEnvWarnings(Deno.env.toObject())) console.error(`cri-podman: warning: ${warning}`);
+  }
   switch (cli.command) {
     case "help":
       console.log(helpText(defaultConfig(runtimeDir())));
@@ -27,6 +38,12 @@ async function main(args: string[]): Promise<number> {
       return 0;
     case "serve":
       return await serve(await loadConfig(cli));
+    case "doctor": {
+      // The configuration is read as serve reads it: the checks look at the socket and binary serve would use.
+      const { output, status } = await runDoctor(await loadConfig(cli), { json: cli.options?.["json"] === true });
+      console.log(output);
+      return status;
+    }
   }
 }
 
@@ -52,8 +69,10 @@ if (import.meta.main) {
   try {
     code = await main(Deno.args);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof PodmanStartError || err instanceof CriError) {
-      console.error(`cri-podman: ${err.message}`);
+    if (err instanceof StartupError || err instanceof CriError) {
+      // A user error (flag, command, configuration, a host prerequisite, Podman that will not start): one line,
+      // whatever a value or a library put in the message.
+      console.error(`cri-podman: ${err.message.replace(/\s*\n\s*/g, " ")}`);
       code = 2;
     } else {
       console.error("cri-podman: fatal:", err);
