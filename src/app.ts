@@ -1,24 +1,32 @@
 /**
- * Wires the runtime: configuration → logger → Podman (found or started) → gRPC services on the CRI socket. The only
- * module that builds concrete objects.
+ * Wires the runtime: configuration → logger → the host's prerequisites (runtime directory, sockets' directories,
+ * storage driver, OCI runtime) → Podman (found or started) → gRPC services on the CRI socket. The only module that
+ * builds concrete objects.
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
 import { hostname } from "node:os";
+import { dirname } from "node:path";
 import type { Config } from "./config/schema.ts";
 import type { ServiceDeps } from "./cri/context.ts";
 import { imageServiceHandlers } from "./cri/image_service.ts";
 import { EventFeed } from "./cri/event_feed.ts";
 import { RuntimeCache } from "./cri/runtime_cache.ts";
 import { RuntimeState } from "./cri/runtime_state.ts";
-import { ownOomScoreAdj } from "./host/files.ts";
-import { PodmanEventStream } from "./podman/events.ts";
-import { runtimeServiceHandlers } from "./cri/runtime_service.ts";
+import { FINISH_ON_SHUTDOWN, runtimeServiceHandlers } from "./cri/runtime_service.ts";
+import { StartupError } from "./errors.ts";
 import { ImageService, RuntimeService } from "./gen/runtime/v1/api_pb.ts";
+import { type CallSummary, CallTracker } from "./grpc/call_tracker.ts";
 import { addCriService } from "./grpc/server.ts";
+import { prepareSocketPath } from "./grpc/socket_file.ts";
 import { listenUnix, type UnixListener } from "./grpc/unix_listener.ts";
+import { ownOomScoreAdj } from "./host/files.ts";
 import { FsUsageProbe } from "./host/fs_usage.ts";
+import { OciRuntimeProbes } from "./host/oci_runtime.ts";
+import { runtimeDirProblem } from "./host/runtime_dir.ts";
+import { planStorage, readStorageFacts, storagePaths, writeOverlayStorageConf } from "./host/storage.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
+import { PodmanEventStream } from "./podman/events.ts";
 import { connectPodman, type Podman } from "./podman/mod.ts";
 import { PodmanService } from "./podman/service.ts";
 import { CRI_PODMAN_VERSION } from "./version.ts";
@@ -30,14 +38,45 @@ export interface App {
   readonly podman: Podman;
   readonly podmanService: PodmanService;
   readonly listener: UnixListener;
-  /** Stops accepting, lets in-flight calls finish (bounded), removes the socket, stops an embedded Podman. */
+  /**
+   * Stops accepting, lets in-flight calls finish (bounded; lifecycle changes get a second grace to complete in
+   * Podman), removes the socket, stops an embedded Podman.
+   */
   stop(): Promise<void>;
 }
 
+/** The facts of the host process that start-up needs: its environment and identity. */
+export interface HostProcess {
+  env: Record<string, string>;
+  uid: number;
+  gid: number;
+}
+
+/** This process's environment and identity. */
+export function currentHostProcess(): HostProcess {
+  return { env: Deno.env.toObject(), uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
+}
+
 /** Starts cri-podman with `config`; rejects (cleaning up) when Podman or the socket cannot be had. */
-export async function startApp(config: Config, opts: { log?: Logger } = {}): Promise<App> {
+export async function startApp(config: Config, opts: { log?: Logger; host?: HostProcess } = {}): Promise<App> {
   const log = opts.log ?? createLogger({ level: config.log.level, format: config.log.format });
+  const host = opts.host ?? currentHostProcess();
   log.info("starting cri-podman", { version: CRI_PODMAN_VERSION, listen: config.listen, podman: config.podman.socket });
+  const runtimeDir = host.env["XDG_RUNTIME_DIR"] || `/run/user/${host.uid}`;
+  const dirProblem = await runtimeDirProblem(runtimeDir, { fromEnv: !!host.env["XDG_RUNTIME_DIR"], uid: host.uid });
+  if (dirProblem) throw new StartupError(dirProblem);
+  // Before Podman: a CRI socket we cannot have must stop the start at once, not after Podman was started.
+  await prepareSocketPath(config.listen).catch((err: Error) => {
+    throw new StartupError(`Cannot listen on "${config.listen}" (listen): ${err.message}`, { cause: err });
+  });
+
+  const ociRuntimes = new OciRuntimeProbes({
+    workDir: `${runtimeDir}/cri-podman`,
+    uid: host.uid,
+    gid: host.gid,
+    pathEnv: host.env["PATH"] ?? "",
+  });
+  const probing = ociRuntimes.probeInstalled(); // ~30 ms each, while Podman starts
   const podman = connectPodman(config.podman.socket, {
     requestTimeoutMs: config.podman.request_timeout_seconds * 1000,
   });
@@ -47,30 +86,43 @@ export async function startApp(config: Config, opts: { log?: Logger } = {}): Pro
     binary: config.podman.binary,
     startTimeoutMs: config.podman.start_timeout_seconds * 1000,
     log,
+    env: { ...host.env, XDG_RUNTIME_DIR: runtimeDir },
+    beforeFirstSpawn: () => chooseStorageDriver(host.env, log),
   });
+  const state = new RuntimeState();
   try {
     await podmanService.start();
+    await chooseOciRuntime({ podman, podmanService, ociRuntimes, state, log, probing });
   } catch (err) {
     await podmanService.stop();
     await podman.close();
     throw err;
   }
 
-  const state = new RuntimeState();
   state.minOomScoreAdj = await ownOomScoreAdj();
   state.nodeHostname = hostname();
   const cache = new RuntimeCache(podman, log);
   // List calls answer from the cache once the event stream is up and a full read completed.
   const events = new PodmanEventStream(config.podman.socket, { types: ["container", "pod"], log });
   new EventFeed(cache, log).start(events);
-  const deps: ServiceDeps = { podman, config, log, state, cache, fsUsage: new FsUsageProbe() };
+  const deps: ServiceDeps = {
+    podman,
+    config,
+    log,
+    state,
+    cache,
+    fsUsage: new FsUsageProbe(),
+    ociRuntimes,
+    podmanEmbedded: podmanService.embedded,
+  };
   const server = new grpc.Server({
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
     // ExecSync may answer 16 MiB of stdout plus 16 MiB of stderr (each capped there).
     "grpc.max_send_message_length": 40 * 1024 * 1024,
   });
-  addCriService(server, RuntimeService, runtimeServiceHandlers, deps);
-  addCriService(server, ImageService, imageServiceHandlers, deps);
+  const tracker = new CallTracker();
+  addCriService(server, RuntimeService, runtimeServiceHandlers, deps, tracker);
+  addCriService(server, ImageService, imageServiceHandlers, deps, tracker);
 
   let listener: UnixListener;
   try {
@@ -82,10 +134,11 @@ export async function startApp(config: Config, opts: { log?: Logger } = {}): Pro
     await events.stop();
     await podmanService.stop();
     await podman.close();
-    throw err;
+    throw new StartupError(`Cannot listen on "${config.listen}" (listen): ${(err as Error).message}`, { cause: err });
   }
   log.info("serving CRI", { socket: config.listen });
 
+  const graceMs = config.shutdown_grace_seconds * 1000;
   let stopping: Promise<void> | undefined;
   return {
     config,
@@ -96,11 +149,104 @@ export async function startApp(config: Config, opts: { log?: Logger } = {}): Pro
     stop: () =>
       stopping ??= (async () => {
         log.info("stopping", { graceSeconds: config.shutdown_grace_seconds });
-        await listener.close({ graceMs: config.shutdown_grace_seconds * 1000 });
+        await listener.close({
+          graceMs,
+          onGraceExpired: () => {
+            const inFlight = tracker.inFlight();
+            if (inFlight.length === 0) return;
+            const cut = tracker.cut(FINISH_ON_SHUTDOWN);
+            log.warn("shutdown grace passed with calls in flight: cutting the rest, finishing lifecycle changes", {
+              graceSeconds: config.shutdown_grace_seconds,
+              inFlight: describe(inFlight),
+              cut: describe(cut),
+            });
+          },
+        });
+        if (!(await tracker.settled(FINISH_BOUND_MS))) {
+          log.error("lifecycle changes still unfinished a minute after the grace: cutting them", {
+            calls: describe(tracker.inFlight()),
+          });
+          tracker.cutAll();
+          await tracker.settled(2_000);
+        }
         await events.stop();
         await podmanService.stop();
         await podman.close();
         log.info("stopped");
       })(),
   };
+}
+
+/**
+ * How long lifecycle changes in flight may still take once the grace is over: a StopContainer waits out the
+ * container's own stop timeout (kubelet's default termination grace is 30 s) before Podman kills it.
+ */
+const FINISH_BOUND_MS = 60_000;
+
+function describe(calls: readonly CallSummary[]): string {
+  return calls.map((c) => `${c.rpc} (${(c.ms / 1000).toFixed(1)} s)`).join(", ");
+}
+
+/**
+ * A new storage gets native overlay when this kernel allows it and nothing configures the driver (see
+ * host/storage.ts); an old vfs storage is kept, with a hint.
+ */
+async function chooseStorageDriver(env: Record<string, string>, log: Logger): Promise<void> {
+  const paths = storagePaths(env);
+  // The test mount goes where the storage will be: overlay's upper directory must live on that filesystem.
+  const plan = planStorage(await readStorageFacts(paths, env, dirname(paths.graphRoot)));
+  if (plan.action === "configure-overlay") {
+    await writeOverlayStorageConf(paths.userConfig);
+    log.info("configured Podman's storage driver: overlay", { file: paths.userConfig, reason: plan.reason });
+  } else if (plan.hint) {
+    log.warn("Podman's storage driver is slow", { driver: plan.driver, reason: plan.reason, hint: plan.hint });
+  } else {
+    log.debug("Podman's storage driver left as it is", { reason: plan.reason });
+  }
+}
+
+/**
+ * Makes sure Podman's OCI runtime can run containers on this host. When a probe container fails with the runtime
+ * Podman is configured with (crun 1.8 on a hybrid cgroup host) and another installed runtime works, the embedded
+ * Podman is restarted with `--runtime` that one; pods' infra containers take the service's runtime, so no
+ * per-container setting could do it. A Podman we do not run is left alone, and Status says why pods cannot start.
+ */
+async function chooseOciRuntime(parts: {
+  podman: Podman;
+  podmanService: PodmanService;
+  ociRuntimes: OciRuntimeProbes;
+  state: RuntimeState;
+  log: Logger;
+  probing: Promise<Array<{ verdict: { usable: boolean | "unknown" } }>>;
+}): Promise<void> {
+  const { podman, podmanService, ociRuntimes, state, log } = parts;
+  const installed = await parts.probing;
+  const info = () => state.cachedInfo(() => podman.system.info(), Date.now());
+  if (installed.every((rt) => rt.verdict.usable !== false)) {
+    info().catch(() => {}); // Status's first call wants it; nothing here does
+    return;
+  }
+  const configured = (await info()).host.ociRuntime;
+  if (!configured?.path) return;
+  const verdict = await ociRuntimes.verdict(configured.path);
+  if (verdict.usable !== false) return;
+  const alternative = await ociRuntimes.firstUsable(configured.path);
+  const name = configured.name ?? configured.path;
+  if (podmanService.embedded && alternative) {
+    log.warn("Podman's OCI runtime cannot run containers on this host: starting Podman with another one", {
+      runtime: name,
+      reason: verdict.reason,
+      using: alternative.name,
+    });
+    state.ociRuntimeOverride = { from: name, to: alternative.name, reason: verdict.reason };
+    await podmanService.restartWith(["--runtime", alternative.name]);
+    state.forgetInfo();
+    info().catch(() => {});
+    return;
+  }
+  log.error("Podman's OCI runtime cannot run containers on this host: pods cannot start (see Status)", {
+    runtime: name,
+    reason: verdict.reason,
+    ...(alternative ? { fix: `runtime = "${alternative.name}" under [engine] in containers.conf` } : {}),
+  });
 }

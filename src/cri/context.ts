@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { FsUsageProbe } from "../host/fs_usage.ts";
+import type { OciRuntimeProbes } from "../host/oci_runtime.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Podman } from "../podman/mod.ts";
 import type { RuntimeCache } from "./runtime_cache.ts";
@@ -20,6 +21,10 @@ export interface RpcContext {
   readonly log: Logger;
   /** Cached filesystem usage walks (ImageFsInfo). */
   readonly fsUsage: FsUsageProbe;
+  /** Which OCI runtimes can run containers on this host (probed once each). */
+  readonly ociRuntimes: OciRuntimeProbes;
+  /** Whether cri-podman runs the Podman service itself (and so chose its OCI runtime). */
+  readonly podmanEmbedded: boolean;
   /** Aborted when the client cancels or the call's deadline passes; pass it to every Podman call. */
   readonly signal: AbortSignal;
 }

@@ -67,3 +67,18 @@ export const runtimeServiceHandlers: ServiceHandlers<typeof RuntimeService, RpcC
   runtimeConfig,
   updatePodSandboxResources,
 };
+
+/**
+ * RPCs a shutdown finishes rather than cuts when its grace runs out: each sends Podman a change of a sandbox's or
+ * container's lifecycle, and cut mid-way (with the embedded Podman stopped right after) it leaves the object
+ * half-changed, e.g. a container in Podman's "stopping" state. Everything else is safe to cancel and retry.
+ */
+export const FINISH_ON_SHUTDOWN: ReadonlySet<string> = new Set([
+  "RunPodSandbox",
+  "StopPodSandbox",
+  "RemovePodSandbox",
+  "CreateContainer",
+  "StartContainer",
+  "StopContainer",
+  "RemoveContainer",
+]);

@@ -18,6 +18,8 @@ export class RuntimeState {
   readonly #queues = new Map<string, Promise<unknown>>();
   /** Resources kubelet last sent through UpdatePodSandboxResources, per sandbox (best effort, not persisted). */
   readonly sandboxResources = new Map<string, unknown>();
+  /** What the embedded Podman was told to use instead of its configured OCI runtime, and why (for Status verbose). */
+  ociRuntimeOverride: { from: string; to: string; reason: string } | undefined;
 
   /** Runs `fn` after every earlier call with the same `key` has settled: a mutex per key. */
   serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -36,13 +38,19 @@ export class RuntimeState {
    * arrive while a fetch runs share it.
    */
   cachedInfo(fetch: () => Promise<LibpodInfo>, now: number, maxAgeMs = 30_000): Promise<LibpodInfo> {
+    if (this.#infoFetch) return this.#infoFetch;
     if (this.#info && now - this.#info.at < maxAgeMs) return Promise.resolve(this.#info.value);
-    this.#infoFetch ??= fetch().then((value) => {
+    this.#infoFetch = fetch().then((value) => {
       this.#info = { value, at: now };
       return value;
     }).finally(() => {
       this.#infoFetch = undefined;
     });
     return this.#infoFetch;
+  }
+
+  /** Forgets the cached info (Podman was restarted with other settings). */
+  forgetInfo(): void {
+    this.#info = undefined;
   }
 }

@@ -14,10 +14,55 @@ export const RUNTIME_READY = "RuntimeReady";
 /** The network condition type. */
 export const NETWORK_READY = "NetworkReady";
 
-/** RuntimeReady from the outcome of a ping of Podman. */
-export function runtimeCondition(pingError: Error | undefined): CriCondition {
-  if (!pingError) return { type: RUNTIME_READY, status: true };
-  return { type: RUNTIME_READY, status: false, reason: "PodmanUnreachable", message: pingError.message };
+/** An OCI runtime that cannot run containers on this host, as a probe container found. */
+export interface UnusableOciRuntime {
+  /** The runtime Podman uses ("crun"). */
+  name: string;
+  /** Why its probe container failed, in the runtime's words. */
+  reason: string;
+  /** An installed runtime whose probe container ran, if any ("runc"). */
+  alternative: string | undefined;
+  /** Whether cri-podman runs the Podman service (and could have chosen another runtime for it). */
+  embedded: boolean;
+}
+
+/** What RuntimeReady depends on. */
+export interface RuntimeProbe {
+  /** The ping of Podman failed (unreachable), or did not answer within the Status budget ("timeout"). */
+  ping: Error | "timeout" | undefined;
+  /** Podman's OCI runtime, when a probe found it unusable. */
+  unusableRuntime?: UnusableOciRuntime | undefined;
+}
+
+/** RuntimeReady: Podman answers, and its OCI runtime can run containers on this host. */
+export function runtimeCondition(probe: RuntimeProbe): CriCondition {
+  if (probe.ping === "timeout") {
+    return {
+      type: RUNTIME_READY,
+      status: false,
+      reason: "PodmanNotResponding",
+      message: "Podman accepted the connection but did not answer _ping in time",
+    };
+  }
+  if (probe.ping) {
+    return { type: RUNTIME_READY, status: false, reason: "PodmanUnreachable", message: probe.ping.message };
+  }
+  const rt = probe.unusableRuntime;
+  if (rt) {
+    const fix = rt.alternative
+      ? (rt.embedded
+        ? `restart cri-podman so it starts its Podman with --runtime ${rt.alternative}`
+        : `set runtime = "${rt.alternative}" under [engine] in ~/.config/containers/containers.conf and restart ` +
+          "the Podman service, or let cri-podman run its own (podman.embedded_service)")
+      : "install an OCI runtime that runs containers on this host's cgroup layout (apt-get install runc)";
+    return {
+      type: RUNTIME_READY,
+      status: false,
+      reason: "OCIRuntimeUnusable",
+      message: `Podman's OCI runtime ${rt.name} cannot run containers on this host (${rt.reason}): ${fix}`,
+    };
+  }
+  return { type: RUNTIME_READY, status: true };
 }
 
 /** What the network readiness check found on the host. */

@@ -32,17 +32,59 @@ function info(host: Partial<LibpodInfo["host"]> = {}): LibpodInfo {
 }
 
 Deno.test("runtimeCondition()", async (t) => {
-  await t.step("runtimeCondition() is ready when the ping succeeded", () => {
-    assert.deepEqual(runtimeCondition(undefined), { type: RUNTIME_READY, status: true });
+  await t.step("runtimeCondition() is ready when the ping succeeded and no runtime was found unusable", () => {
+    assert.deepEqual(runtimeCondition({ ping: undefined }), { type: RUNTIME_READY, status: true });
   });
 
   await t.step("runtimeCondition() is not ready with reason PodmanUnreachable and the error message", () => {
-    assert.deepEqual(runtimeCondition(new Error("Cannot reach Podman: Podman is not reachable (ECONNREFUSED)")), {
-      type: RUNTIME_READY,
-      status: false,
-      reason: "PodmanUnreachable",
-      message: "Cannot reach Podman: Podman is not reachable (ECONNREFUSED)",
+    assert.deepEqual(
+      runtimeCondition({ ping: new Error("Cannot reach Podman: Podman is not reachable (ECONNREFUSED)") }),
+      {
+        type: RUNTIME_READY,
+        status: false,
+        reason: "PodmanUnreachable",
+        message: "Cannot reach Podman: Podman is not reachable (ECONNREFUSED)",
+      },
+    );
+  });
+
+  await t.step("runtimeCondition() is not ready with PodmanNotResponding when the ping ran out of time", () => {
+    const c = runtimeCondition({ ping: "timeout" });
+    assert.equal(c.status, false);
+    assert.equal(c.reason, "PodmanNotResponding");
+  });
+
+  await t.step("runtimeCondition() is not ready when Podman's OCI runtime cannot run containers", async (t) => {
+    const crun = { name: "crun", reason: "cgroups in hybrid mode not supported" };
+    const cases: [string, { alternative: string | undefined; embedded: boolean }, RegExp][] = [
+      [
+        "an external Podman with runc installed: configure runc",
+        { alternative: "runc", embedded: false },
+        /runtime = "runc" under \[engine\]/,
+      ],
+      ["the embedded Podman with runc installed: restart", { alternative: "runc", embedded: true }, /--runtime runc/],
+      ["no runtime works: install one", { alternative: undefined, embedded: true }, /apt-get install runc/],
+    ];
+    for (const [name, rt, fix] of cases) {
+      await t.step(name, () => {
+        const c = runtimeCondition({ ping: undefined, unusableRuntime: { ...crun, ...rt } });
+        assert.equal(c.status, false);
+        assert.equal(c.reason, "OCIRuntimeUnusable");
+        assert.match(
+          c.message ?? "",
+          /crun cannot run containers on this host \(cgroups in hybrid mode not supported\)/,
+        );
+        assert.match(c.message ?? "", fix);
+      });
+    }
+  });
+
+  await t.step("runtimeCondition() puts an unreachable Podman before the runtime's fitness", () => {
+    const c = runtimeCondition({
+      ping: new Error("down"),
+      unusableRuntime: { name: "crun", reason: "x", alternative: "runc", embedded: true },
     });
+    assert.equal(c.reason, "PodmanUnreachable");
   });
 
   await t.step("runtimeCondition() uses the type name kubelet looks for", () => {
