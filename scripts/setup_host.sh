@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prepares a Debian 12 host for cri-podman as root: packages, Deno, an unprivileged user with subordinate ids,
-# and that user's rootless Podman configuration (see README "Host setup"). Safe to run again.
+# Prepares a Debian 12 host for cri-podman as root: packages, Deno, an unprivileged user with subordinate ids and a
+# runtime directory, /dev/net/tun for slirp4netns, and keyring = false in that user's containers.conf (see README
+# "Rootless prerequisites"). Safe to run again.
 # Usage: scripts/setup_host.sh [USER]     (default user: cripodman)
 set -euo pipefail
 
@@ -56,21 +57,17 @@ chmod 0700 "$runtime_dir"
 
 home="$(getent passwd "$user" | cut -d: -f6)"
 conf="$home/.config/containers"
-mkdir -p "$conf"
-# crun 1.8 cannot run on hybrid cgroup hosts; runc can (HOST.md). keyring = false: runc otherwise gives every
-# container a session keyring, and an unprivileged user may own only 200 keys (kernel.keys.maxkeys), which ends
-# at about 200 running containers with "unable to create session key: disk quota exceeded".
+# The OCI runtime and the storage driver are cri-podman's own business at start (it probes the runtimes and gives a
+# new storage native overlay). What it cannot do for itself: runc and crun give every container a session keyring,
+# and an unprivileged user may own only 200 keys (kernel.keys.maxkeys), which ends at about 200 running containers
+# with "unable to create session key: disk quota exceeded". keyring = false lifts that ceiling.
 marker="# written by cri-podman's scripts/setup_host.sh"
-old_ours=$'[engine]\nruntime = "runc"'  # what earlier versions of this script wrote
 if [ ! -f "$conf/containers.conf" ] || grep -qF "$marker" "$conf/containers.conf" ||
-  [ "$(cat "$conf/containers.conf")" = "$old_ours" ]; then
-  printf '%s\n[containers]\nkeyring = false\n\n[engine]\nruntime = "runc"\n' "$marker" >"$conf/containers.conf"
+  [ "$(cat "$conf/containers.conf")" = $'[engine]\nruntime = "runc"' ]; then
+  install -d -o "$user" -g "$user" "$home/.config" "$conf"
+  printf '%s\n[containers]\nkeyring = false\n' "$marker" >"$conf/containers.conf"
+  chown "$user:$user" "$conf/containers.conf"
 else
-  log "leaving $conf/containers.conf as it is (not ours); it needs runtime = \"runc\" and keyring = false"
+  log "leaving $conf/containers.conf as it is (not ours); it needs keyring = false under [containers]"
 fi
-# Native rootless overlay instead of vfs; only before the storage is first used.
-if [ ! -f "$conf/storage.conf" ] && [ ! -d "$home/.local/share/containers/storage" ]; then
-  printf '[storage]\ndriver = "overlay"\n' >"$conf/storage.conf"
-fi
-chown -R "$user:$user" "$home/.config"
 log "ready: user $user (uid $uid), XDG_RUNTIME_DIR=$runtime_dir"

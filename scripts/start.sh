@@ -13,7 +13,9 @@ export DENO_TLS_CA_STORE="${DENO_TLS_CA_STORE:-system,mozilla}"
 
 if [ "$(id -u)" -ne 0 ]; then
   cd "$repo"
-  exec deno task start "$@"
+  # What `deno task start` runs, exec'd so that this script's pid is the server's: a SIGTERM or Ctrl-C reaches it
+  # directly and it shuts down gracefully.
+  exec deno run --allow-all mod.ts serve "$@"
 fi
 
 user="${CRI_PODMAN_USER:-cripodman}"
@@ -26,6 +28,8 @@ install -d -m 0755 "$(dirname "$bundle")"
 chmod 0644 "$bundle"
 printf 'start.sh: serving as %s; point crictl at unix:///run/user/%s/cri-podman/cri-podman.sock\n' "$user" "$uid" >&2
 cd /
-exec runuser -u "$user" -- env -i HOME="$home" USER="$user" LOGNAME="$user" LANG=C.UTF-8 \
-  PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" XDG_RUNTIME_DIR="/run/user/$uid" \
-  deno run --allow-all --no-config "$bundle" serve "$@"
+# setpriv execs (runuser would fork, answer SIGTERM with "Session terminated" and SIGKILL the server 2 s later, in
+# the middle of its graceful shutdown): the server keeps this script's pid and gets every signal itself.
+exec setpriv --reuid="$uid" --regid="$(id -g "$user")" --init-groups -- env -i HOME="$home" USER="$user" \
+  LOGNAME="$user" LANG=C.UTF-8 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+  XDG_RUNTIME_DIR="/run/user/$uid" deno run --allow-all --no-config "$bundle" serve "$@"

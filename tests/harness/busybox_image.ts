@@ -65,8 +65,11 @@ async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Builds the busybox image and tags it `ref`, replacing any image of that name. */
-export async function buildBusyboxImage(ref: string = BUSYBOX_IMAGE): Promise<void> {
+/**
+ * Writes the busybox root filesystem as an uncompressed tar (owned by root inside, whoever built it) to `tarball`:
+ * `/bin/busybox`, one symlink per applet, Debian's merged-/usr links, `/etc/passwd` and `/etc/group`.
+ */
+export async function writeBusyboxRootfsTar(tarball: string): Promise<void> {
   await using tmp = await makeTempDir("busybox");
   const root = `${tmp.path}/rootfs`;
   for (const dir of ["bin", "etc", "root", "tmp", "var/tmp", "proc", "sys", "dev", "home", "www"]) {
@@ -89,15 +92,22 @@ export async function buildBusyboxImage(ref: string = BUSYBOX_IMAGE): Promise<vo
   }
   await Deno.writeTextFile(`${root}/etc/passwd`, PASSWD);
   await Deno.writeTextFile(`${root}/etc/group`, GROUP);
-
-  const tarball = `${tmp.path}/rootfs.tar`;
-  // Owned by root inside the image, whoever built it.
   await run("tar", ["--numeric-owner", "--owner=0", "--group=0", "-C", root, "-cf", tarball, "."]);
+}
+
+/** The image config of the busybox image: `CMD ["/bin/sh"]` and a PATH. */
+export const BUSYBOX_CONFIG = { Cmd: ["/bin/sh"], Env: [PATH_ENV] } as const;
+
+/** Builds the busybox image and tags it `ref`, replacing any image of that name. */
+export async function buildBusyboxImage(ref: string = BUSYBOX_IMAGE): Promise<void> {
+  await using tmp = await makeTempDir("busybox-tar");
+  const tarball = `${tmp.path}/rootfs.tar`;
+  await writeBusyboxRootfsTar(tarball);
   await run("podman", [
     "import",
     "--quiet",
     "--change",
-    'CMD ["/bin/sh"]',
+    `CMD ${JSON.stringify(BUSYBOX_CONFIG.Cmd)}`,
     "--change",
     `ENV ${PATH_ENV}`,
     tarball,

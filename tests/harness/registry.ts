@@ -139,3 +139,61 @@ export async function pushImage(localRef: string, registryRef: string, options: 
   await run("podman", args);
   return (await Deno.readTextFile(digestFile)).trim();
 }
+
+/**
+ * Pushes a one-layer image to `registry` over the registry's HTTP API (distribution v2), without any container
+ * engine: for tests that run as root, where Podman must not be used. `layerTar` is an uncompressed tar of the root
+ * filesystem; returns the manifest digest.
+ */
+export async function pushLayerImage(
+  registry: Registry,
+  repo: string,
+  tag: string,
+  layerTar: Uint8Array,
+  config: { Cmd?: readonly string[]; Env?: readonly string[] },
+): Promise<string> {
+  const headers: Record<string, string> = registry.auth ? { authorization: basicAuth(registry.auth) } : {};
+  const sha256 = async (bytes: Uint8Array) =>
+    `sha256:${
+      Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource)))
+        .map((b) => b.toString(16).padStart(2, "0")).join("")
+    }`;
+  const putBlob = async (bytes: Uint8Array): Promise<string> => {
+    const digest = await sha256(bytes);
+    const start = await fetch(`${registry.url}/v2/${repo}/blobs/uploads/`, { method: "POST", headers });
+    await start.body?.cancel();
+    if (start.status !== 202) throw new Error(`Blob upload start for ${repo}: HTTP ${start.status}`);
+    const location = new URL(start.headers.get("location") ?? "", registry.url);
+    location.searchParams.set("digest", digest);
+    const put = await fetch(location, {
+      method: "PUT",
+      headers: { ...headers, "content-type": "application/octet-stream" },
+      body: bytes as BodyInit,
+    });
+    await put.body?.cancel();
+    if (put.status !== 201) throw new Error(`Blob upload for ${repo}: HTTP ${put.status}`);
+    return digest;
+  };
+  const layerDigest = await putBlob(layerTar);
+  const configBytes = new TextEncoder().encode(JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    config,
+    rootfs: { type: "layers", diff_ids: [layerDigest] },
+  }));
+  const configDigest = await putBlob(configBytes);
+  const manifest = new TextEncoder().encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: configBytes.length },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: layerDigest, size: layerTar.length }],
+  }));
+  const res = await fetch(`${registry.url}/v2/${repo}/manifests/${tag}`, {
+    method: "PUT",
+    headers: { ...headers, "content-type": "application/vnd.oci.image.manifest.v1+json" },
+    body: manifest as BodyInit,
+  });
+  await res.body?.cancel();
+  if (res.status !== 201) throw new Error(`Manifest upload for ${repo}:${tag}: HTTP ${res.status}`);
+  return await sha256(manifest);
+}
