@@ -1,12 +1,13 @@
 /**
- * Test helpers (not used by the runtime): an HTTP/2 frame splitter, an independent HPACK codec (hpack.js's own
- * compressor and decompressor, standing in for a Go client's and for the server's), and a raw HTTP/2 client over a
- * unix socket that can send what Go clients send, including a socket path as `:authority`.
+ * Test helpers (not used by the runtime): an HTTP/2 frame splitter, a raw HTTP/2 client over a unix socket that can
+ * send what Go clients send, including a socket path as `:authority`, and a `node:http2` echo server. The raw client
+ * codes its header blocks with our own HPACK codec; against the echo server or grpc-js, whose HPACK is nghttp2's
+ * inside Deno's `node:http2`, every exchange checks that codec against an independent one.
  * @module
  */
 
-import hpackJs from "hpack.js";
 import { Buffer } from "node:buffer";
+import http2 from "node:http2";
 import net from "node:net";
 import {
   CLIENT_PREFACE,
@@ -15,8 +16,10 @@ import {
   FRAME_HEADER_SIZE,
   FrameFlag,
   type FrameHeader,
+  frameHeaderBlock,
   FrameType,
 } from "./h2_frames.ts";
+import { DEFAULT_HEADER_TABLE_SIZE, type HeaderField, HpackDecoder, HpackEncoder } from "./hpack_codec.ts";
 
 /** A frame taken apart. */
 export interface Frame extends FrameHeader {
@@ -24,30 +27,10 @@ export interface Frame extends FrameHeader {
   payload: Uint8Array;
 }
 
-/** A header field as the test codec sees it. */
-export interface TestField {
-  /** Field name. */
-  name: string;
-  /** Field value. */
-  value: string;
-  /** Whether it was (or is to be) sent as never indexed. */
-  neverIndex?: boolean;
+/** Builds a header field that is not marked never-indexed. */
+export function hf(name: string, value: string): HeaderField {
+  return { name, value, neverIndex: false };
 }
-
-interface Compressor {
-  write(fields: TestField[]): void;
-  read(): Buffer | null;
-}
-interface Decompressor {
-  write(block: Buffer): void;
-  execute(): void;
-  read(): TestField | null;
-  on(event: "error", listener: (err: Error) => void): void;
-}
-const hpack = hpackJs as {
-  compressor: { create(options: { table: { size: number } }): Compressor };
-  decompressor: { create(options: { table: { size: number } }): Decompressor };
-};
 
 /** Splits a buffer holding whole frames (no preface) into frames; throws if it ends inside one. */
 export function splitFrames(bytes: Uint8Array): Frame[] {
@@ -61,40 +44,6 @@ export function splitFrames(bytes: Uint8Array): Frame[] {
     pos = end;
   }
   return frames;
-}
-
-/** An HPACK encoder independent of the code under test (hpack.js's compressor). */
-export class TestEncoder {
-  readonly #compressor = hpack.compressor.create({ table: { size: 4096 } });
-
-  /** Encodes one header block. */
-  encode(fields: TestField[]): Uint8Array {
-    this.#compressor.write(fields.map((f) => ({ ...f, neverIndex: f.neverIndex ?? false })));
-    return new Uint8Array(this.#compressor.read() ?? new Uint8Array(0));
-  }
-}
-
-/** An HPACK decoder independent of the code under test (hpack.js's decompressor), keeping its table. */
-export class TestDecoder {
-  readonly #decompressor = hpack.decompressor.create({ table: { size: 4096 } });
-  #error: Error | undefined;
-
-  /** Creates a decoder with an empty dynamic table. */
-  constructor() {
-    this.#decompressor.on("error", (err) => this.#error = err);
-  }
-
-  /** Decodes one header block. */
-  decode(block: Uint8Array): TestField[] {
-    this.#decompressor.write(Buffer.from(block));
-    this.#decompressor.execute();
-    const error = this.#error;
-    this.#error = undefined;
-    if (error) throw error;
-    const fields: TestField[] = [];
-    for (let f = this.#decompressor.read(); f !== null; f = this.#decompressor.read()) fields.push(f);
-    return fields;
-  }
 }
 
 /** Builds a HEADERS frame payload with optional padding and priority. */
@@ -128,9 +77,9 @@ export function grpcMessage(message: Uint8Array): Uint8Array {
 /** What a raw client received on one stream. */
 export interface StreamResult {
   /** Response headers (first HEADERS block). */
-  headers: TestField[];
+  headers: HeaderField[];
   /** Trailers (a later HEADERS block), empty for a trailers-only response. */
-  trailers: TestField[];
+  trailers: HeaderField[];
   /** All DATA octets. */
   data: Uint8Array;
   /** RST_STREAM error code, if the stream was reset. */
@@ -138,20 +87,30 @@ export interface StreamResult {
 }
 
 interface StreamState {
-  blocks: TestField[][];
+  blocks: HeaderField[][];
   data: Uint8Array[];
   resolve: (result: StreamResult) => void;
   reject: (err: Error) => void;
 }
 
+/** Options of {@link RawH2Client.connect}. */
+export interface RawH2ClientOptions {
+  /**
+   * SETTINGS_HEADER_TABLE_SIZE to advertise, and the limit of the client's HPACK decoder; default 4096, which is then
+   * not sent. A smaller one makes the server's encoder evict sooner and start with a dynamic table size update.
+   */
+  headerTableSize?: number;
+}
+
 /**
- * A minimal HTTP/2 client over a unix socket speaking just enough of the protocol for gRPC unary calls: it ACKs
- * SETTINGS and PING, returns connection flow-control credit, and can send arbitrary frames, GOAWAY included.
+ * A minimal HTTP/2 client over a unix socket speaking just enough of the protocol for gRPC unary calls and simple
+ * requests: it ACKs SETTINGS and PING, returns connection flow-control credit, and can send arbitrary frames, GOAWAY
+ * included. It assumes the server's default header table size (4096) for its encoder.
  */
 export class RawH2Client {
   readonly #socket: net.Socket;
-  readonly #encoder = new TestEncoder();
-  readonly #decoder = new TestDecoder();
+  readonly #encoder = new HpackEncoder();
+  readonly #decoder: HpackDecoder;
   readonly #streams = new Map<number, StreamState>();
   #buffer: Uint8Array = new Uint8Array(0);
   #nextStreamId = 1;
@@ -163,8 +122,9 @@ export class RawH2Client {
   /** Resolves when the socket has closed. */
   readonly closed: Promise<void>;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: net.Socket, headerTableSize: number) {
     this.#socket = socket;
+    this.#decoder = new HpackDecoder(headerTableSize);
     this.closed = new Promise((resolve) => socket.on("close", () => resolve()));
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("close", () => {
@@ -174,16 +134,23 @@ export class RawH2Client {
     });
   }
 
-  /** Connects to `path` and sends the client preface and an empty SETTINGS frame. */
-  static connect(path: string): Promise<RawH2Client> {
+  /** Connects to `path` and sends the client preface and a SETTINGS frame (empty unless `options` say otherwise). */
+  static connect(path: string, options: RawH2ClientOptions = {}): Promise<RawH2Client> {
+    const headerTableSize = options.headerTableSize ?? DEFAULT_HEADER_TABLE_SIZE;
+    const settings = new Uint8Array(headerTableSize === DEFAULT_HEADER_TABLE_SIZE ? 0 : 6);
+    if (settings.length) {
+      const view = new DataView(settings.buffer);
+      view.setUint16(0, 0x1); // SETTINGS_HEADER_TABLE_SIZE (RFC 9113 §6.5.2)
+      view.setUint32(2, headerTableSize);
+    }
     return new Promise((resolve, reject) => {
       const socket = net.connect(path);
       socket.once("error", reject);
       socket.once("connect", () => {
         socket.off("error", reject);
         socket.on("error", () => {});
-        const client = new RawH2Client(socket);
-        client.sendRaw(Buffer.concat([CLIENT_PREFACE, encodeFrame(FrameType.SETTINGS, 0, 0, new Uint8Array(0))]));
+        const client = new RawH2Client(socket, headerTableSize);
+        client.sendRaw(Buffer.concat([CLIENT_PREFACE, encodeFrame(FrameType.SETTINGS, 0, 0, settings)]));
         resolve(client);
       });
     });
@@ -208,24 +175,32 @@ export class RawH2Client {
 
   /** Starts a unary gRPC call and resolves with what came back on its stream. */
   unary(path: string, authority: string, message: Uint8Array): Promise<StreamResult> {
+    return this.request([
+      { name: ":method", value: "POST", neverIndex: false },
+      { name: ":scheme", value: "http", neverIndex: false },
+      { name: ":path", value: path, neverIndex: false },
+      { name: ":authority", value: authority, neverIndex: false },
+      { name: "content-type", value: "application/grpc", neverIndex: false },
+      { name: "user-agent", value: "grpc-go/1.60.1", neverIndex: false },
+      { name: "te", value: "trailers", neverIndex: false },
+    ], grpcMessage(message));
+  }
+
+  /**
+   * Sends one request, its header block HPACK-encoded as it is (the caller gives the pseudo-headers), then `body` as
+   * one DATA frame if given, and resolves with what came back on its stream.
+   */
+  request(fields: readonly HeaderField[], body?: Uint8Array): Promise<StreamResult> {
     const streamId = this.#nextStreamId;
     this.#nextStreamId += 2;
     const result = new Promise<StreamResult>((resolve, reject) => {
       this.#streams.set(streamId, { blocks: [], data: [], resolve, reject });
     });
-    const block = this.#encoder.encode([
-      { name: ":method", value: "POST" },
-      { name: ":scheme", value: "http" },
-      { name: ":path", value: path },
-      { name: ":authority", value: authority },
-      { name: "content-type", value: "application/grpc" },
-      { name: "user-agent", value: "grpc-go/1.60.1" },
-      { name: "te", value: "trailers" },
-    ]);
-    this.sendRaw(Buffer.concat([
-      encodeFrame(FrameType.HEADERS, FrameFlag.END_HEADERS, streamId, block),
-      encodeFrame(FrameType.DATA, FrameFlag.END_STREAM, streamId, grpcMessage(message)),
-    ]));
+    const block = this.#encoder.encode(fields);
+    const headersFlags = body ? 0 : FrameFlag.END_STREAM;
+    const frames = frameHeaderBlock(streamId, headersFlags, undefined, block);
+    if (body) frames.push(encodeFrame(FrameType.DATA, FrameFlag.END_STREAM, streamId, body));
+    this.sendRaw(Buffer.concat(frames));
     return result;
   }
 
@@ -332,7 +307,7 @@ export class RawH2Client {
 }
 
 /** Reads a header's value from decoded fields. */
-export function field(fields: readonly TestField[], name: string): string | undefined {
+export function field(fields: readonly HeaderField[], name: string): string | undefined {
   return fields.find((f) => f.name === name)?.value;
 }
 
@@ -346,4 +321,61 @@ export function firstGrpcMessage(data: Uint8Array): Uint8Array | undefined {
 /** The gRPC status of a response: from the trailers, or from the headers of a trailers-only response. */
 export function grpcStatus(result: StreamResult): string | undefined {
   return field(result.trailers, "grpc-status") ?? field(result.headers, "grpc-status");
+}
+
+/** What the echo server saw of one request. */
+export interface EchoedRequest {
+  /** The header fields as the server's `node:http2` decoded them, pseudo-headers included. */
+  headers: Array<[name: string, value: string]>;
+  /** The names that arrived as never-indexed literals (`node:http2`'s `sensitiveHeaders`). */
+  sensitive: string[];
+}
+
+/** A running {@link startEchoServer}. */
+export interface EchoServer {
+  /** The unix socket it listens on. */
+  readonly path: string;
+  /** Closes the server and its connections, and removes its directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a `node:http2` server on a unix socket in a new temporary directory. It answers every request with status
+ * 200, a copy of each request header `x-<name>` as `y-<name>` (never-indexed when the request's was), and a JSON
+ * {@link EchoedRequest} as the body.
+ */
+export async function startEchoServer(): Promise<EchoServer> {
+  const dir = await Deno.makeTempDir({ prefix: "cri-h2echo-" });
+  const path = `${dir}/echo.sock`;
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
+  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+    // @types/node types the symbol as `symbol`, which cannot index a type.
+    const sensitive = (headers as Record<symbol, string[] | undefined>)[http2.sensitiveHeaders] ?? [];
+    const echoed: EchoedRequest = { headers: [], sensitive };
+    const copies: http2.OutgoingHttpHeaders = {};
+    const sensitiveCopies: string[] = [];
+    for (const [name, value] of Object.entries(headers)) {
+      if (typeof value !== "string") continue;
+      echoed.headers.push([name, value]);
+      if (!name.startsWith("x-")) continue;
+      copies[`y-${name.slice(2)}`] = value;
+      if (sensitive.includes(name)) sensitiveCopies.push(`y-${name.slice(2)}`);
+    }
+    stream.respond({ ":status": 200, ...copies, [http2.sensitiveHeaders]: sensitiveCopies });
+    stream.end(JSON.stringify(echoed));
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    path,
+    async close() {
+      for (const session of sessions) session.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }

@@ -111,7 +111,7 @@ Deno.test("listenUnix() answers a request whose :authority is the socket path", 
 });
 
 Deno.test("a grpc-js server bound directly on unix:// refuses the socket path as :authority", async () => {
-  // Why the listener exists: nghttp2 in Deno's node:http2 rejects the '/' (the lead's HOST.md, trap (a)).
+  // Why the listener exists: nghttp2 in Deno's node:http2 rejects the '/' in a socket-path :authority (ARCHITECTURE.md).
   const dir = await Deno.makeTempDir({ prefix: "cri-direct-" });
   const socketPath = `${dir}/direct.sock`;
   const server = new grpc.Server();
