@@ -425,3 +425,10 @@ Deno.test("examples/config.toml", async (t) => {
     }
   });
 });
+
+Deno.test("examples/crictl.yaml points crictl at the default listen socket of uid 1001", async () => {
+  const text = await Deno.readTextFile(new URL("../../examples/crictl.yaml", import.meta.url));
+  const expected = `unix://${defaultConfig("/run/user/1001").listen}`;
+  assert.match(text, new RegExp(`^runtime-endpoint: ${expected}$`, "m"));
+  assert.match(text, new RegExp(`^image-endpoint: ${expected}$`, "m"));
+});
