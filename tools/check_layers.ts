@@ -12,7 +12,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   host: ["errors.ts"],
   cri: ["translate", "podman", "host", "errors.ts", "config", "observability", "gen", "version.ts"],
   grpc: ["cri/context.ts", "cri/handler_types.ts", "errors.ts", "gen", "observability"],
-  config: ["errors.ts"],
+  // The pure reference grammar, one definition for pods.infra_image checks and for image calls.
+  config: ["errors.ts", "translate/image_ref.ts"],
   // An edge like mod.ts: it reads the host and asks the socket itself; from podman/ only the pure version rule.
   doctor: ["host", "config", "errors.ts", "observability", "podman/system.ts", "podman/types.ts"],
   observability: [],

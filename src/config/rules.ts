@@ -4,6 +4,7 @@
  * start instead of failing the first CRI call that uses it.
  * @module
  */
+import { IMAGE_REFERENCE } from "../translate/image_ref.ts";
 
 /** Quotes a value for a message; JSON escapes keep control characters (a NUL, a newline) visible on one line. */
 export function quote(value: string): string {
@@ -165,27 +166,16 @@ export function ociRuntimeProblem(text: string): string | undefined {
   return undefined;
 }
 
-// The reference grammar of the distribution project, as src/translate/image_ref.ts parses it; repeated here because
-// config/ may import nothing but errors.ts.
-const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
-const TAG = "[\\w][\\w.-]{0,127}";
-const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-const REFERENCE = new RegExp(
-  `^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`,
-);
-
 /** What is wrong with `text` as `pods.infra_image`: "" (Podman's own pause image) or an image reference. */
 export function infraImageProblem(text: string): string | undefined {
   if (text === "") return undefined;
   const fail = (why: string) => `${quote(text)} is not an image reference: ${why}`;
   if (/\s/.test(text)) return fail("it contains whitespace");
-  if (!REFERENCE.test(text)) {
-    if (REFERENCE.test(lowerRepository(text))) return fail("the repository name must be lower case");
+  if (!IMAGE_REFERENCE.test(text)) {
+    if (IMAGE_REFERENCE.test(lowerRepository(text))) return fail("the repository name must be lower case");
     return fail(`expected [registry/]repository[:tag][@digest], e.g. "registry.k8s.io/pause:3.10"`);
   }
-  const m = REFERENCE.exec(text)!;
+  const m = IMAGE_REFERENCE.exec(text)!;
   // Without a registry part, the first path component is the registry only if it looks like a host.
   if (m[1] && !/[.:]/.test(m[1]) && m[1] !== "localhost" && m[1] !== m[1].toLowerCase()) {
     return fail("the repository name must be lower case");

@@ -21,7 +21,8 @@ const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
 const TAG = "[\\w][\\w.-]{0,127}";
 const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-const REFERENCE = new RegExp(
+/** The reference grammar of the distribution project: [domain[:port]/]path[:tag][@digest], captured in that order. */
+export const IMAGE_REFERENCE = new RegExp(
   `^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`,
 );
 const IMAGE_ID = /^(?:sha256:)?([0-9a-f]{12,64})$/;
@@ -32,7 +33,7 @@ export const DEFAULT_DOMAIN = "docker.io";
 /** Parses `text` or throws InvalidArgument naming `field`. */
 export function parseImageReference(text: string, field = "image.image"): ImageReference {
   if (text.length === 0) throw new CriError("InvalidArgument", `${field} must not be empty`);
-  const m = REFERENCE.exec(text);
+  const m = IMAGE_REFERENCE.exec(text);
   if (!m) {
     throw new CriError(
       "InvalidArgument",
