@@ -102,7 +102,8 @@ export class PodmanService {
    * started and left behind (it crashed) is stopped and replaced by a child of ours.
    */
   async start(): Promise<void> {
-    const orphan = await this.#leftBehind();
+    // Only an embedded service is ours to replace; without one, whatever answers is someone else's to run.
+    const orphan = this.#opts.embedded ? await this.#leftBehind() : undefined;
     const reachable = await this.#ping(1_000);
     if (orphan !== undefined || !reachable) {
       if (!this.#opts.embedded) {
@@ -320,7 +321,11 @@ export class PodmanService {
     this.#child = undefined;
     if (this.#stopping) return;
     this.#opts.log.warn("podman service exited", { code, signal });
-    this.#scheduleRestart();
+    // Whatever the service forked (its re-executed self in the user namespace) would go on serving the socket that
+    // the restart replaces: end the group first.
+    terminateProcessGroup(child.pid!, 2_000).finally(() => {
+      if (!this.#stopping) this.#scheduleRestart();
+    });
   }
 
   #scheduleRestart(): void {
