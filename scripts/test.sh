@@ -29,7 +29,7 @@ if [ "$(id -u)" -eq 0 ]; then
   home="$(getent passwd "$user" | cut -d: -f6)"
   # Fixtures of the test user, not of cri-podman: several tests drive the Podman CLI itself (builds, events, `podman
   # start`), which uses the user's configured OCI runtime, so that must run containers here (crun 1.8 cannot on
-  # hybrid cgroup hosts); and overlay keeps the suites fast. cri-podman needs neither: tests/first_run_test.ts
+  # hybrid cgroup hosts); and overlay keeps the suites fast. cri-podman needs neither: tests/first_run_as_root.ts
   # starts it for users with no configuration at all.
   conf="$home/.config/containers"
   if grep -qF "written by cri-podman's scripts/setup_host.sh" "$conf/containers.conf" 2>/dev/null &&
@@ -70,7 +70,7 @@ if [ "$(id -u)" -eq 0 ]; then
     tee "$root_out/user"
   rc=${PIPESTATUS[0]}
 
-  # The first run on a machine, as the README says it: new users, made here, so as root (tests/first_run_test.ts).
+  # The first run on a machine, as the README says it: new users, made here, so as root (tests/first_run_as_root.ts).
   log "running the first-run test as root (brand-new users)"
   export DENO_TLS_CA_STORE="${DENO_TLS_CA_STORE:-system,mozilla}"
   (cd "$repo" && deno install --frozen >/dev/null && NO_COLOR=1 timeout 900 deno task test:first-run 2>&1) </dev/null 9>&- |

@@ -258,7 +258,7 @@ export function toLibpodContainerSpec(
       destination: m.containerPath,
       source: m.hostPath,
       type: "bind",
-      options: ["rbind", m.readonly ? "ro" : "rw", PROPAGATION[m.propagation] ?? "rprivate"],
+      options: ["rbind", m.readonly ? "ro" : "rw", PROPAGATION[m.propagation]],
     }));
   }
   const devices = [

@@ -1,7 +1,8 @@
 /**
  * The README's start commands on a machine where cri-podman never ran: each as a brand-new user with no Podman
  * configuration, no container storage and no Deno cache, then a pod and a container through the socket it serves.
- * Needs root (it creates users), so `scripts/test.sh` runs it in its root phase; the unprivileged suites skip it.
+ * Needs root (it creates users), so `scripts/test.sh` runs it in its root phase (`deno task test:first-run`). Its name
+ * does not end in `_test.ts` on purpose: `deno test src/ tests/` (the unprivileged suites) does not pick it up.
  */
 import assert from "node:assert/strict";
 import { ContainerState, PodSandboxState } from "../src/gen/runtime/v1/api_pb.ts";
