@@ -33,21 +33,6 @@ export class CriError extends Error {
   }
 }
 
-/** Tells whether `err` is a {@link CriError} of class `code`. */
-export function isCriError(err: unknown, code?: ErrorCode): err is CriError {
-  return err instanceof CriError && (code === undefined || err.code === code);
-}
-
-/** Resolves to `undefined` when `promise` rejects with NotFound: the idiom of idempotent Stop and Remove calls. */
-export async function ignoreNotFound<T>(promise: Promise<T>): Promise<T | undefined> {
-  try {
-    return await promise;
-  } catch (err) {
-    if (isCriError(err, "NotFound")) return undefined;
-    throw err;
-  }
-}
-
 /**
  * A failure at start that the user can fix (a missing directory, Podman that does not start): `mod.ts` prints its
  * message as one line and exits with status 2, without a stack trace.

@@ -1,8 +1,11 @@
 /**
- * The HTTP edge to Podman: libpod REST requests over Podman's unix socket with undici. Knows nothing of the CRI.
+ * The HTTP edge to Podman, and the only one: libpod REST requests over Podman's unix socket with undici — plain
+ * requests on a pool, long-lived streams (events) and hijacked connections (exec) on connections of their own — with
+ * one way to read a failure (errors.ts). Knows nothing of the CRI.
  * @module
  */
-import { Pool } from "undici";
+import type { Duplex } from "node:stream";
+import { Client, type Dispatcher, Pool } from "undici";
 import { errorForStatus, errorForTransport } from "./errors.ts";
 
 /** The libpod API version in request paths; Podman 4.3 serves every path we use under it. */
@@ -66,6 +69,7 @@ export class PodmanHttp {
   /** Sends a request and parses the JSON answer; a non-success status throws a classified error naming `what`. */
   async json<T>(what: string, method: string, path: string, opts: RequestOptions = {}): Promise<PodmanResponse<T>> {
     const { status, text } = await this.text(what, method, path, opts);
+    if (!isOk(status, opts.okStatuses)) throw errorForStatus(what, status, text);
     let body: unknown = text;
     if (text.length > 0) {
       try {
@@ -74,7 +78,6 @@ export class PodmanHttp {
         // Some endpoints answer plain text (e.g. _ping); keep it.
       }
     }
-    if (!isOk(status, opts.okStatuses)) throw errorForStatus(what, status, body);
     return { status, body: body as T };
   }
 
@@ -120,14 +123,7 @@ export class PodmanHttp {
         headers: { ...opts.headers },
         ...(signal ? { signal } : {}),
       });
-      if (!isOk(res.statusCode, opts.okStatuses)) {
-        const text = await res.body.text();
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch { /* plain text */ }
-        throw errorForStatus(what, res.statusCode, body);
-      }
+      if (!isOk(res.statusCode, opts.okStatuses)) throw errorForStatus(what, res.statusCode, await res.body.text());
       const decoder = new TextDecoder();
       let buffered = "";
       for await (const chunk of res.body) {
@@ -141,8 +137,77 @@ export class PodmanHttp {
     }
   }
 
-  /** Closes every pooled connection. */
+  /**
+   * Opens a long-lived streaming request (the event stream) on a connection of its own, so it never holds a pooled
+   * one; a non-200 answer throws the classified error. `close()` ends the connection.
+   */
+  async openStream(what: string, path: string, opts: {
+    signal: AbortSignal;
+    headersTimeoutMs: number;
+  }): Promise<{ body: AsyncIterable<Uint8Array>; close: () => Promise<void> }> {
+    const client = this.#dedicated({ headersTimeout: opts.headersTimeoutMs, bodyTimeout: 0 });
+    const close = () => client.destroy().catch(() => {});
+    try {
+      const res = await client.request({
+        method: "GET",
+        path: buildPath(path),
+        headers: { accept: "application/json" },
+        signal: opts.signal,
+      });
+      if (res.statusCode !== 200) throw errorForStatus(what, res.statusCode, await res.body.text());
+      return { body: res.body as AsyncIterable<Uint8Array>, close };
+    } catch (err) {
+      await close();
+      throw errorForTransport(what, opts.signal.aborted ? (opts.signal.reason ?? err) : err);
+    }
+  }
+
+  /**
+   * Hijacks a connection of its own (`POST … Upgrade: tcp`, exec and attach): Podman answers 101 and the socket
+   * carries the stream. undici reports any other answer as a bare "bad upgrade"; the caller may find out more.
+   */
+  async upgrade(what: string, path: string, body: unknown, opts: { signal?: AbortSignal | undefined } = {}): Promise<{
+    socket: Duplex;
+    close: () => Promise<void>;
+  }> {
+    const client = this.#dedicated({ headersTimeout: 0, bodyTimeout: 0 });
+    this.#upgraded.add(client);
+    const close = async () => {
+      this.#upgraded.delete(client);
+      await client.destroy().catch(() => {});
+    };
+    try {
+      const upgradeOptions: Dispatcher.UpgradeOptions & { body: string } = {
+        method: "POST",
+        path: buildPath(path),
+        protocol: "tcp",
+        headers: { "content-type": "application/json" },
+        // undici's types omit `body` for upgrades, but it sends it (the options go to dispatch as they are).
+        body: JSON.stringify(body),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      };
+      const upgraded = await client.upgrade(upgradeOptions);
+      return { socket: upgraded.socket, close };
+    } catch (err) {
+      await close();
+      throw errorForTransport(what, opts.signal?.aborted ? (opts.signal.reason ?? err) : err);
+    }
+  }
+
+  #dedicated(timeouts: { headersTimeout: number; bodyTimeout: number }): Client {
+    return new Client("http://podman", {
+      socketPath: this.socketPath,
+      connectTimeout: 2_000,
+      pipelining: 1,
+      ...timeouts,
+    });
+  }
+
+  readonly #upgraded = new Set<Client>();
+
+  /** Closes every pooled connection and every hijacked one still open. */
   async close(): Promise<void> {
+    await Promise.all([...this.#upgraded].map((c) => c.destroy().catch(() => {})));
     await this.#pool.destroy();
   }
 }

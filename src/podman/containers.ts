@@ -2,13 +2,13 @@
  * libpod container endpoints: create, start, stop, remove, list, inspect, update.
  * @module
  */
-import { ignoreNotFound } from "../errors.ts";
+import { unlessNotFound } from "./errors.ts";
 import type { PodmanHttp } from "./client.ts";
-import type { CallOptions } from "./images.ts";
+import type { CallOptions, ContainersPort } from "./port.ts";
 import type { LibpodContainerInspect, LibpodContainerListItem, LibpodContainerSpec } from "./types.ts";
 
 /** Container operations on one Podman. */
-export class PodmanContainers {
+export class PodmanContainers implements ContainersPort {
   readonly #http: PodmanHttp;
 
   /** Wraps a libpod HTTP client. */
@@ -16,7 +16,7 @@ export class PodmanContainers {
     this.#http = http;
   }
 
-  /** Creates a container (not started) and returns its ID; a taken name is 409. */
+  /** Creates a container (not started) and returns its ID; a taken name (Podman 4.3: 500) is reason "name-in-use". */
   async create(spec: LibpodContainerSpec, opts: CallOptions = {}): Promise<string> {
     const res = await this.#http.json<{ Id: string }>(
       `Cannot create container "${spec.name}"`,
@@ -40,7 +40,7 @@ export class PodmanContainers {
    * containers count as stopped.
    */
   async stop(id: string, opts: CallOptions & { timeoutSeconds: number }): Promise<void> {
-    await ignoreNotFound(
+    await unlessNotFound(
       this.#http.json(`Cannot stop container "${id}"`, "POST", `/containers/${encodeURIComponent(id)}/stop`, {
         query: { timeout: opts.timeoutSeconds },
         signal: opts.signal,
@@ -52,7 +52,7 @@ export class PodmanContainers {
   /** Removes a container, killing it first if it runs; absent containers count as removed. */
   async remove(id: string, opts: CallOptions = {}): Promise<void> {
     // `timeout=0`: Podman 4.3 ignores `t` here and would wait 10 s (measured: 10 s with t=0, 48 ms with timeout=0).
-    await ignoreNotFound(
+    await unlessNotFound(
       this.#http.json(`Cannot remove container "${id}"`, "DELETE", `/containers/${encodeURIComponent(id)}`, {
         query: { force: true, timeout: 0 },
         signal: opts.signal,
@@ -82,7 +82,7 @@ export class PodmanContainers {
 
   /** Inspects a container by ID, ID prefix or name; `undefined` when it does not exist. */
   async inspect(id: string, opts: CallOptions = {}): Promise<LibpodContainerInspect | undefined> {
-    const res = await ignoreNotFound(
+    const res = await unlessNotFound(
       this.#http.json<LibpodContainerInspect>(
         `Cannot inspect container "${id}"`,
         "GET",

@@ -1,6 +1,19 @@
 import assert from "node:assert/strict";
 import { CriError, type ErrorCode } from "../errors.ts";
-import { codeForStatus, codeForStreamedMessage, errorForStatus, errorForTransport, podmanMessage } from "./errors.ts";
+import {
+  codeForStatus,
+  codeForStreamedMessage,
+  errorForStatus,
+  errorForTransport,
+  FAILURE_CODES,
+  failureForPullMessage,
+  failureForStatus,
+  isPodmanFailure,
+  PodmanError,
+  type PodmanFailure,
+  podmanMessage,
+  unlessNotFound,
+} from "./errors.ts";
 
 const ACTION = 'Cannot stop container "4f2a9c"';
 
@@ -145,7 +158,7 @@ Deno.test("errorForTransport()", async (t) => {
 
   await t.step("errorForTransport() classifies the reason of AbortSignal.timeout() as DeadlineExceeded", async () => {
     const signal = AbortSignal.timeout(0);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
     assert.equal(errorForTransport(ACTION, signal.reason).code, "DeadlineExceeded");
   });
 
@@ -274,4 +287,70 @@ Deno.test("podmanMessage() reads the per-container errors of pod start/stop/kill
     podmanMessage({ Errs: ["starting container x: bind: address already in use", "second"], Id: "abc" }),
     "starting container x: bind: address already in use; second",
   );
+});
+
+Deno.test("failureForStatus() gives each Podman 4.3 answer its reason", async (t) => {
+  // Messages as Podman 4.3.1 (netavark 1.4, runc 1.1) sent them on the test host.
+  const cases: [number, string, PodmanFailure][] = [
+    [404, 'no container with name or ID "x" found: no such container', "not-found"],
+    [
+      500,
+      'creating container storage: the container name "k8s_c_p_ns_uid_0" is already in use by 4f2a…',
+      "name-in-use",
+    ],
+    [409, 'adding pod to state: name "k8s_p_ns_uid_0" is in use: pod already exists', "name-in-use"],
+    [500, "network name cri-podman already used: network already exists", "name-in-use"],
+    [500, "subnet 10.88.0.0/16 is already used on the host or by another config", "subnet-overlap"],
+    [500, "container state improper", "not-running"],
+    [500, "rootlessport listen tcp 127.0.0.1:8080: bind: address already in use", "address-in-use"],
+    [500, "rootlessport listen tcp 0.0.0.0:80: bind: permission denied", "port-privileged"],
+    [500, "open /dev/mqueue: no such file or directory", "no-mqueue"],
+    [500, 'sysctl "net.ipv4.ip_forward" is not allowed in the hosts network namespace', "sysctl-refused"],
+    [409, "image used by 4f2a…: image is in use by a container", "in-use"],
+    [409, "network cri-podman is being used", "in-use"],
+    [400, "bad parameter", "bad-request"],
+    [401, "unauthorized", "unauthenticated"],
+    [403, "forbidden", "denied"],
+    [503, "service unavailable", "unreachable"],
+    // A command that does not exist is the container's failure, not a missing object.
+    [500, 'runc create failed: exec: "nope": executable file not found in $PATH', "unknown"],
+    [500, "writing blob: no space left on device", "unknown"],
+  ];
+  for (const [status, message, reason] of cases) {
+    await t.step(`failureForStatus() gives ${status} "${message.slice(0, 50)}" the reason ${reason}`, () => {
+      assert.equal(failureForStatus(status, message), reason);
+    });
+  }
+});
+
+Deno.test("errorForStatus() carries the reason, the status and a gRPC class that follows from the reason", () => {
+  const err = errorForStatus(ACTION, 500, JSON.stringify({ cause: "x", message: "container state improper" }));
+  assert.ok(err instanceof PodmanError);
+  assert.equal(err.reason, "not-running");
+  assert.equal(err.status, 500);
+  assert.equal(err.code, FAILURE_CODES["not-running"]);
+  assert.equal(err.message, `${ACTION}: Podman returned 500: container state improper`);
+});
+
+Deno.test("isPodmanFailure() and unlessNotFound() decide on the reason, never on the message", async () => {
+  const notFound = new PodmanError("not-found", "anything at all");
+  const other = new PodmanError("unknown", "no such container (but unclassified)");
+  assert.ok(isPodmanFailure(notFound, "not-found"));
+  assert.ok(isPodmanFailure(notFound));
+  assert.ok(!isPodmanFailure(other, "not-found"));
+  assert.ok(!isPodmanFailure(new CriError("NotFound", "a CriError is no PodmanError"), "not-found"));
+  assert.equal(await unlessNotFound(Promise.reject(notFound)), undefined);
+  await assert.rejects(unlessNotFound(Promise.reject(other)), (err) => err === other);
+  assert.equal(await unlessNotFound(Promise.resolve(7)), 7);
+});
+
+Deno.test("FAILURE_CODES gives every reason a class, and the classes clients act on are the expected ones", () => {
+  assert.equal(FAILURE_CODES["not-found"], "NotFound");
+  assert.equal(FAILURE_CODES["name-in-use"], "AlreadyExists");
+  assert.equal(FAILURE_CODES["unreachable"], "Unavailable");
+  assert.equal(FAILURE_CODES["timeout"], "DeadlineExceeded");
+  assert.equal(FAILURE_CODES["canceled"], "Canceled");
+  assert.equal(FAILURE_CODES["unknown"], "Unknown");
+  assert.equal(failureForPullMessage("manifest unknown"), "not-found");
+  assert.equal(failureForPullMessage("dial tcp: lookup x: no such host"), "registry-unreachable");
 });

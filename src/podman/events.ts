@@ -15,10 +15,9 @@
  * stopped together with its pod has an empty `podId`; lines are in log order, which is not always `timeNano` order.
  * @module
  */
-import { Client } from "undici";
 import type { Logger } from "../observability/log.ts";
-import { LIBPOD_PREFIX } from "./client.ts";
-import { errorForStatus, errorForTransport, podmanMessage } from "./errors.ts";
+import { LIBPOD_PREFIX, PodmanHttp } from "./client.ts";
+import { errorForTransport, PodmanError, podmanMessage } from "./errors.ts";
 import { CriError } from "../errors.ts";
 
 /** One libpod event, as the stream delivers it. */
@@ -193,7 +192,8 @@ const WHAT = "Cannot watch Podman events";
  * disconnect, `onDisconnected` and the next `onConnected` wait until the previous `onConnected` has settled.
  */
 export class PodmanEventStream {
-  readonly #socketPath: string;
+  readonly #http: PodmanHttp;
+  readonly #ownsHttp: boolean;
   readonly #log: Logger;
   readonly #types: readonly string[] | undefined;
   readonly #initialDelayMs: number;
@@ -201,17 +201,20 @@ export class PodmanEventStream {
   readonly #headersTimeoutMs: number;
   readonly #maxBuffered: number;
   readonly #stopController = new AbortController();
-  #client: Client | undefined;
   #loop: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
   #connected = false;
 
-  /** Prepares a stream for the libpod service on `socketPath`; nothing connects before {@link start}. */
+  /**
+   * Prepares a stream for the libpod service on a socket path (or through an existing client: each session gets a
+   * connection of its own either way); nothing connects before {@link start}.
+   */
   constructor(
-    socketPath: string,
+    socketOrHttp: string | PodmanHttp,
     opts: PodmanEventStreamOptions,
   ) {
-    this.#socketPath = socketPath;
+    this.#ownsHttp = typeof socketOrHttp === "string";
+    this.#http = typeof socketOrHttp === "string" ? new PodmanHttp(socketOrHttp) : socketOrHttp;
     this.#log = opts.log;
     this.#types = opts.types;
     this.#initialDelayMs = Math.max(1, opts.reconnectDelayMs ?? 100);
@@ -227,11 +230,15 @@ export class PodmanEventStream {
 
   /** The request path, filters included: `/v4.0.0/libpod/events?stream=true&filters={"type":[…]}`. */
   get path(): string {
+    return `${LIBPOD_PREFIX}${this.#relativePath}`;
+  }
+
+  get #relativePath(): string {
     const query = new URLSearchParams({ stream: "true" });
     if (this.#types !== undefined && this.#types.length > 0) {
       query.set("filters", JSON.stringify({ type: this.#types }));
     }
-    return `${LIBPOD_PREFIX}/events?${query}`;
+    return `/events?${query}`;
   }
 
   /**
@@ -242,14 +249,6 @@ export class PodmanEventStream {
     if (this.#loop !== undefined || this.#stopController.signal.aborted) {
       throw new Error("PodmanEventStream.start() can only be called once");
     }
-    this.#client = new Client("http://podman", {
-      socketPath: this.#socketPath,
-      // The response lives as long as the subscription: no body timeout.
-      bodyTimeout: 0,
-      headersTimeout: this.#headersTimeoutMs,
-      connectTimeout: 2_000,
-      pipelining: 1,
-    });
     this.#loop = this.#run(handlers).catch((err) => {
       this.#log.error("podman event stream failed", { err });
     });
@@ -261,7 +260,7 @@ export class PodmanEventStream {
       this.#stopController.abort(new CriError("Canceled", "The Podman event stream was stopped"));
       await this.#loop;
       this.#connected = false;
-      await this.#client?.destroy().catch(() => {});
+      if (this.#ownsHttp) await this.#http.close();
     })();
     return this.#stopped;
   }
@@ -311,25 +310,17 @@ export class PodmanEventStream {
     stop.addEventListener("abort", onStop, { once: true });
     let connected = false;
     let gate: Promise<void> | undefined;
+    let closeStream: (() => Promise<void>) | undefined;
     try {
-      const res = await this.#client!.request({
-        method: "GET",
-        path: this.path,
-        headers: { accept: "application/json" },
+      const res = await this.#http.openStream(WHAT, this.#relativePath, {
         signal: session.signal,
+        headersTimeoutMs: this.#headersTimeoutMs,
       });
-      if (res.statusCode !== 200) {
-        const text = await res.body.text();
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch { /* plain text */ }
-        return { error: errorForStatus(WHAT, res.statusCode, body), connected };
-      }
+      closeStream = res.close;
       connected = true;
       this.#connected = true;
       onUp();
-      this.#log.info("podman event stream connected", { socket: this.#socketPath, types: this.#types });
+      this.#log.info("podman event stream connected", { socket: this.#http.socketPath, types: this.#types });
 
       // Events that arrive while onConnected's promise runs wait here, in order.
       let held: PodmanEvent[] | undefined;
@@ -388,14 +379,18 @@ export class PodmanEventStream {
             });}
         }
       };
-      for await (const chunk of res.body) handleLines(splitter.push(chunk as Uint8Array));
+      for await (const chunk of res.body) handleLines(splitter.push(chunk));
       handleLines(splitter.flush());
       if (splitter.dropped > 0) this.#log.debug("dropped oversized podman event lines", { count: splitter.dropped });
-      return { error: failure ?? new CriError("Unavailable", `${WHAT}: Podman closed the event stream`), connected };
+      return {
+        error: failure ?? new PodmanError("unreachable", `${WHAT}: Podman closed the event stream`),
+        connected,
+      };
     } catch (err) {
       return { error: failure ?? errorForTransport(WHAT, err), connected };
     } finally {
       stop.removeEventListener("abort", onStop);
+      await closeStream?.();
       session.abort(failure ?? new Error("session ended"));
       // Callbacks never overlap: the next onDisconnected/onConnected waits until this onConnected has settled
       // (unless stop() is called, which waits for nothing the consumer started).

@@ -18,11 +18,11 @@
  * @module
  */
 import type { Duplex } from "node:stream";
-import { Client, type Dispatcher } from "undici";
 import { CriError } from "../errors.ts";
 import { killProcessTree } from "../host/processes.ts";
-import { buildPath, PodmanHttp } from "./client.ts";
-import { errorForStatus, errorForTransport, podmanMessage } from "./errors.ts";
+import { PodmanHttp } from "./client.ts";
+import type { ExecPort } from "./port.ts";
+import { errorForStatus, errorForTransport, isPodmanFailure, PodmanError } from "./errors.ts";
 
 /** Default cap on each of stdout and stderr. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
@@ -72,10 +72,9 @@ const DRAIN_AFTER_KILL_MS = 5_000;
 const EXIT_WAIT_MS = 5_000;
 
 /** Runs commands in containers over one Podman socket. */
-export class PodmanExec {
+export class PodmanExec implements ExecPort {
   readonly #http: PodmanHttp;
   readonly #ownsHttp: boolean;
-  readonly #clients = new Set<Client>();
 
   /**
    * Uses `http` for the short requests (create, inspect) or opens a pool on the socket path; each exec start gets
@@ -104,29 +103,18 @@ export class PodmanExec {
     const stderr = new OutputSink(maxOutputBytes);
     const demux = new FrameDemuxer((stream, chunk) => (stream === 1 ? stdout : stderr).push(chunk));
 
-    const client = new Client("http://podman", {
-      socketPath: this.#http.socketPath,
-      connectTimeout: 2_000,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-    this.#clients.add(client);
     let socket: Duplex | undefined;
+    let close: (() => Promise<void>) | undefined;
     let ended: Promise<void> | undefined;
     let stopped = false;
     try {
       try {
-        const upgradeOptions: Dispatcher.UpgradeOptions & { body: string } = {
-          method: "POST",
-          path: buildPath(`/exec/${encodeURIComponent(execId)}/start`),
-          protocol: "tcp",
-          headers: { "content-type": "application/json" },
-          // undici's types omit `body` for upgrades, but it sends it (the options go to dispatch as they are).
-          body: JSON.stringify({ Detach: false, Tty: false }),
-          ...(stop ? { signal: stop } : {}),
-        };
-        const upgraded = await client.upgrade(upgradeOptions);
+        const upgraded = await this.#http.upgrade(what, `/exec/${encodeURIComponent(execId)}/start`, {
+          Detach: false,
+          Tty: false,
+        }, { signal: stop });
         socket = upgraded.socket;
+        close = upgraded.close;
         ended = pump(upgraded.socket, demux, opts.stdin);
         stopped = (await raceAbort(ended, stop)) === "aborted";
       } catch (err) {
@@ -141,8 +129,7 @@ export class PodmanExec {
       }
     } finally {
       socket?.destroy();
-      this.#clients.delete(client);
-      await client.destroy().catch(() => {});
+      await close?.();
     }
 
     // The caller's own cancellation wins over our deadline: the call did not complete.
@@ -157,9 +144,8 @@ export class PodmanExec {
     };
   }
 
-  /** Destroys open exec connections, and the pool if this object opened it. */
+  /** Closes the client if this object opened it (its close ends open exec connections too). */
   async close(): Promise<void> {
-    await Promise.all([...this.#clients].map((c) => c.destroy().catch(() => {})));
     if (this.#ownsHttp) await this.#http.close();
   }
 
@@ -189,17 +175,13 @@ export class PodmanExec {
         signal: opts.signal,
       },
     );
-    const parsed = parseJson(text);
     if (status === 201) {
-      const id = (parsed as { Id?: unknown } | undefined)?.Id;
+      const id = (parseJson(text) as { Id?: unknown } | undefined)?.Id;
       if (typeof id === "string" && id) return id;
-      throw new CriError("Unknown", `${what}: Podman answered 201 without an exec session id`);
+      throw new PodmanError("unknown", `${what}: Podman answered 201 without an exec session id`);
     }
-    // Podman 4.3 answers 500 (not 409) for a container that exists but does not run.
-    if (status === 500 && (parsed as { cause?: unknown } | undefined)?.cause === "container state improper") {
-      throw new CriError("FailedPrecondition", `${what}: the container is not running: ${podmanMessage(parsed)}`);
-    }
-    throw errorForStatus(what, status, parsed ?? text);
+    // Podman 4.3 answers 500 (not 409) for a container that exists but does not run: reason not-running.
+    throw errorForStatus(what, status, text);
   }
 
   /** Explains a failed upgrade: undici reports any non-101 answer as a bare "bad upgrade". */
@@ -210,7 +192,7 @@ export class PodmanExec {
       await this.#inspect(what, execId);
     } catch (inspectErr) {
       // The session vanished (its container was removed meanwhile): say so rather than "bad upgrade".
-      if (inspectErr instanceof CriError && inspectErr.code === "NotFound") return inspectErr;
+      if (isPodmanFailure(inspectErr, "not-found")) return inspectErr;
     }
     return classified;
   }
@@ -246,9 +228,9 @@ export class PodmanExec {
       try {
         info = await this.#inspect(what, execId, signal);
       } catch (err) {
-        if (err instanceof CriError && err.code === "NotFound") {
-          throw new CriError(
-            "Unknown",
+        if (isPodmanFailure(err, "not-found")) {
+          throw new PodmanError(
+            "unknown",
             `${what}: Podman removed exec session "${execId}" before its exit code was read ` +
               "(engine.exit_command_delay must not be 0)",
             { cause: err },
@@ -258,7 +240,7 @@ export class PodmanExec {
       }
       if (!info.Running) return info.ExitCode;
       if (Date.now() >= until) {
-        throw new CriError("Unknown", `${what}: exec session "${execId}" still runs after its output ended`);
+        throw new PodmanError("unknown", `${what}: exec session "${execId}" still runs after its output ended`);
       }
       await sleep(wait);
     }

@@ -3,18 +3,13 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { CriError, ignoreNotFound } from "../errors.ts";
 import type { PodmanHttp } from "./client.ts";
-import { codeForStreamedMessage } from "./errors.ts";
+import type { CallOptions, ImagesPort } from "./port.ts";
+import { failureForPullMessage, PodmanError, unlessNotFound } from "./errors.ts";
 import type { LibpodImageInspect, LibpodImageSummary, RegistryCredentials } from "./types.ts";
 
-/** Options shared by image calls. */
-export interface CallOptions {
-  signal?: AbortSignal | undefined;
-}
-
 /** Image operations on one Podman. */
-export class PodmanImages {
+export class PodmanImages implements ImagesPort {
   readonly #http: PodmanHttp;
 
   /** Wraps a libpod HTTP client. */
@@ -30,7 +25,7 @@ export class PodmanImages {
 
   /** Inspects an image by name or ID; `undefined` when Podman does not know it. */
   async inspect(nameOrId: string, opts: CallOptions = {}): Promise<LibpodImageInspect | undefined> {
-    const res = await ignoreNotFound(
+    const res = await unlessNotFound(
       this.#http.json<LibpodImageInspect>(
         `Cannot inspect image "${nameOrId}"`,
         "GET",
@@ -65,11 +60,11 @@ export class PodmanImages {
       signal: opts.signal,
     });
     if (failure !== undefined) {
-      const code = codeForStreamedMessage(failure);
-      const hint = code === "Unauthenticated" ? " (registry authentication failed)" : "";
-      throw new CriError(code, `${what}: ${failure}${hint}`);
+      const reason = failureForPullMessage(failure);
+      const hint = reason === "unauthenticated" ? " (registry authentication failed)" : "";
+      throw new PodmanError(reason, `${what}: ${failure}${hint}`);
     }
-    if (!id) throw new CriError("Unknown", `${what}: Podman reported no image ID`);
+    if (!id) throw new PodmanError("unknown", `${what}: Podman reported no image ID`);
     return id;
   }
 
@@ -83,12 +78,12 @@ export class PodmanImages {
     const what = `Cannot remove image "${id}"`;
     const users = await this.#containersUsing(id, opts);
     if (users.length > 0) {
-      throw new CriError("FailedPrecondition", `${what}: containers use it (${users.join(", ")})`);
+      throw new PodmanError("in-use", `${what}: containers use it (${users.join(", ")})`);
     }
     const path = `/images/${encodeURIComponent(id)}`;
-    if (!(await ignoreNotFound(this.#http.json(what, "POST", `${path}/untag`, opts)))) return;
+    if (!(await unlessNotFound(this.#http.json(what, "POST", `${path}/untag`, opts)))) return;
     try {
-      await ignoreNotFound(this.#http.json(what, "DELETE", path, opts));
+      await unlessNotFound(this.#http.json(what, "DELETE", path, opts));
     } catch (err) {
       for (const name of names) {
         const { repo, tag } = splitTag(name);

@@ -1,38 +1,37 @@
 /**
- * The Podman port: every libpod endpoint group cri-podman uses, over one connection pool.
+ * The real Podman port: every libpod endpoint group cri-podman uses, over one HTTP client on Podman's socket.
  * @module
  */
+import type { Logger } from "../observability/log.ts";
 import { PodmanHttp } from "./client.ts";
 import { PodmanContainers } from "./containers.ts";
+import { PodmanEventStream } from "./events.ts";
 import { PodmanExec } from "./exec.ts";
 import { PodmanImages } from "./images.ts";
 import { PodmanNetworks } from "./networks.ts";
 import { PodmanPods } from "./pods.ts";
+import type { PodmanPort } from "./port.ts";
 import { PodmanSystem } from "./system.ts";
 
-/** One Podman service, by endpoint group. */
-export interface Podman {
-  readonly socketPath: string;
-  readonly system: PodmanSystem;
-  readonly images: PodmanImages;
-  readonly pods: PodmanPods;
-  readonly containers: PodmanContainers;
-  readonly networks: PodmanNetworks;
-  readonly exec: PodmanExec;
-  close(): Promise<void>;
-}
+export type { PodmanPort } from "./port.ts";
 
 /** Connects (lazily) to the libpod API on `socketPath`. */
-export function connectPodman(socketPath: string, opts: { requestTimeoutMs?: number } = {}): Podman {
+export function connectPodman(socketPath: string, opts: { requestTimeoutMs?: number; log: Logger }): PodmanPort {
   const http = new PodmanHttp(socketPath, opts.requestTimeoutMs ? { defaultTimeoutMs: opts.requestTimeoutMs } : {});
   return {
-    socketPath,
     system: new PodmanSystem(http),
     images: new PodmanImages(http),
     pods: new PodmanPods(http),
     containers: new PodmanContainers(http),
     networks: new PodmanNetworks(http),
     exec: new PodmanExec(http),
+    events: {
+      subscribe(types, handlers) {
+        const stream = new PodmanEventStream(http, { types: [...types], log: opts.log });
+        stream.start(handlers);
+        return { stop: () => stream.stop() };
+      },
+    },
     close: () => http.close(),
   };
 }

@@ -2,13 +2,13 @@
  * libpod network endpoints (netavark bridge networks in rootless Podman's network namespace).
  * @module
  */
-import { ignoreNotFound } from "../errors.ts";
+import { unlessNotFound } from "./errors.ts";
 import type { PodmanHttp } from "./client.ts";
-import type { CallOptions } from "./images.ts";
+import type { CallOptions, NetworksPort } from "./port.ts";
 import type { LibpodNetwork } from "./types.ts";
 
 /** Network operations on one Podman. */
-export class PodmanNetworks {
+export class PodmanNetworks implements NetworksPort {
   readonly #http: PodmanHttp;
 
   /** Wraps a libpod HTTP client. */
@@ -18,7 +18,7 @@ export class PodmanNetworks {
 
   /** Inspects a network; `undefined` when it does not exist. */
   async inspect(name: string, opts: CallOptions = {}): Promise<LibpodNetwork | undefined> {
-    const res = await ignoreNotFound(
+    const res = await unlessNotFound(
       this.#http.json<LibpodNetwork>(
         `Cannot inspect network "${name}"`,
         "GET",
@@ -43,9 +43,9 @@ export class PodmanNetworks {
     return res.body;
   }
 
-  /** Removes a network; absent networks count as removed. A network in use is 409 (FailedPrecondition). */
+  /** Removes a network; absent networks count as removed. A network in use (409) is reason "in-use". */
   async remove(name: string, opts: CallOptions = {}): Promise<void> {
-    await ignoreNotFound(
+    await unlessNotFound(
       this.#http.json(`Cannot remove network "${name}"`, "DELETE", `/networks/${encodeURIComponent(name)}`, {
         signal: opts.signal,
       }),

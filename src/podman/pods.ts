@@ -2,13 +2,13 @@
  * libpod pod endpoints: create, start, stop, remove, inspect, list.
  * @module
  */
-import { ignoreNotFound } from "../errors.ts";
+import { unlessNotFound } from "./errors.ts";
 import type { PodmanHttp } from "./client.ts";
-import type { CallOptions } from "./images.ts";
+import type { CallOptions, PodsPort } from "./port.ts";
 import type { LibpodPodInspect, LibpodPodListItem, LibpodPodSpec } from "./types.ts";
 
 /** Pod operations on one Podman. */
-export class PodmanPods {
+export class PodmanPods implements PodsPort {
   readonly #http: PodmanHttp;
 
   /** Wraps a libpod HTTP client. */
@@ -16,7 +16,7 @@ export class PodmanPods {
     this.#http = http;
   }
 
-  /** Creates a pod (with its infra container, not started) and returns its ID; a taken name is 409. */
+  /** Creates a pod (with its infra container, not started) and returns its ID; a taken name (409) is "name-in-use". */
   async create(spec: LibpodPodSpec, opts: CallOptions = {}): Promise<string> {
     const res = await this.#http.json<{ Id: string }>(`Cannot create pod "${spec.name}"`, "POST", "/pods/create", {
       body: spec,
@@ -41,14 +41,14 @@ export class PodmanPods {
   async kill(id: string, opts: CallOptions = {}): Promise<void> {
     const path = `/pods/${encodeURIComponent(id)}`;
     // 409: no running container left to kill.
-    await ignoreNotFound(
+    await unlessNotFound(
       this.#http.json(`Cannot kill pod "${id}"`, "POST", `${path}/kill`, {
         query: { signal: "SIGKILL" },
         signal: opts.signal,
         okStatuses: [409],
       }),
     );
-    await ignoreNotFound(
+    await unlessNotFound(
       this.#http.json(`Cannot stop pod "${id}"`, "POST", `${path}/stop`, {
         query: { t: 1 },
         signal: opts.signal,
@@ -60,7 +60,7 @@ export class PodmanPods {
   /** Removes the pod and all of its containers at once, running or not; absent pods count as removed. */
   async remove(id: string, opts: CallOptions = {}): Promise<void> {
     // `timeout=0`, not `t=0`: Podman 4.3 reads t=0 as "the default 10 s".
-    await ignoreNotFound(
+    await unlessNotFound(
       this.#http.json(`Cannot remove pod "${id}"`, "DELETE", `/pods/${encodeURIComponent(id)}`, {
         query: { force: true, timeout: 0 },
         signal: opts.signal,
@@ -70,7 +70,7 @@ export class PodmanPods {
 
   /** Inspects a pod by ID, ID prefix or name; `undefined` when it does not exist. */
   async inspect(id: string, opts: CallOptions = {}): Promise<LibpodPodInspect | undefined> {
-    const res = await ignoreNotFound(
+    const res = await unlessNotFound(
       this.#http.json<LibpodPodInspect>(`Cannot inspect pod "${id}"`, "GET", `/pods/${encodeURIComponent(id)}/json`, {
         signal: opts.signal,
       }),

@@ -14,12 +14,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { CriError, StartupError } from "../errors.ts";
+import { StartupError } from "../errors.ts";
+import { isPodmanFailure } from "./errors.ts";
 import { dirname } from "node:path";
 import { processArgs, processStartTime, terminateProcessGroup } from "../host/processes.ts";
 import { ensurePrivateDirectory } from "../host/runtime_dir.ts";
 import type { Logger } from "../observability/log.ts";
-import type { PodmanSystem } from "./system.ts";
+import type { SystemPort } from "./port.ts";
 import { isSupportedApi, libpodApiVersion, MIN_LIBPOD_API } from "./system.ts";
 
 /** How the Podman service is provided. */
@@ -56,7 +57,7 @@ interface PidRecord {
 /** The Podman service cri-podman talks to, and, if we started it, its supervisor. */
 export class PodmanService {
   readonly #opts: PodmanServiceOptions;
-  readonly #system: PodmanSystem;
+  readonly #system: SystemPort;
   #child: ChildProcess | undefined;
   #stopping = false;
   #restarts = 0;
@@ -73,7 +74,7 @@ export class PodmanService {
   apiVersion = "";
 
   /** Prepares (does not start) the service for `system`'s socket. */
-  constructor(system: PodmanSystem, opts: PodmanServiceOptions) {
+  constructor(system: SystemPort, opts: PodmanServiceOptions) {
     this.#system = system;
     this.#opts = opts;
   }
@@ -183,7 +184,7 @@ export class PodmanService {
       await this.#system.ping({ signal: AbortSignal.timeout(timeoutMs) });
       return true;
     } catch (err) {
-      if (err instanceof CriError && (err.code === "Unavailable" || err.code === "DeadlineExceeded")) return false;
+      if (isPodmanFailure(err, "unreachable", "timeout")) return false;
       throw err;
     }
   }

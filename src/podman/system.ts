@@ -2,15 +2,16 @@
  * libpod system endpoints: ping, version, info, disk usage.
  * @module
  */
-import { CriError } from "../errors.ts";
+import { PodmanError } from "./errors.ts";
 import type { PodmanHttp } from "./client.ts";
+import type { SystemPort } from "./port.ts";
 import type { LibpodInfo, LibpodVersion } from "./types.ts";
 
 /** The oldest libpod API cri-podman works with. */
 export const MIN_LIBPOD_API: readonly [number, number] = [4, 3];
 
 /** System calls on one Podman. */
-export class PodmanSystem {
+export class PodmanSystem implements SystemPort {
   readonly #http: PodmanHttp;
 
   /** Wraps a libpod HTTP client. */
@@ -21,7 +22,9 @@ export class PodmanSystem {
   /** Resolves when Podman answers `_ping` with OK. */
   async ping(opts: { signal?: AbortSignal } = {}): Promise<void> {
     const res = await this.#http.text("Cannot reach Podman", "GET", "/_ping", opts);
-    if (res.status !== 200) throw new CriError("Unavailable", `Podman answered _ping with ${res.status}`);
+    if (res.status !== 200) {
+      throw new PodmanError("unreachable", `Podman answered _ping with ${res.status}`, { status: res.status });
+    }
   }
 
   /** `GET /libpod/version`. */
