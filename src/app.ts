@@ -4,7 +4,6 @@
  * builds concrete objects.
  * @module
  */
-import * as grpc from "@grpc/grpc-js";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import type { Config } from "./config/schema.ts";
@@ -17,17 +16,16 @@ import { FINISH_ON_SHUTDOWN, runtimeServiceHandlers } from "./cri/runtime_servic
 import { StartupError } from "./errors.ts";
 import { ImageService, RuntimeService } from "./gen/runtime/v1/api_pb.ts";
 import { type CallSummary, CallTracker } from "./grpc/call_tracker.ts";
-import { addCriService } from "./grpc/server.ts";
+import { criService, serveCri } from "./grpc/server.ts";
 import { prepareSocketPath } from "./grpc/socket_file.ts";
-import { listenUnix, type UnixListener } from "./grpc/unix_listener.ts";
+import type { UnixListener } from "./grpc/unix_listener.ts";
 import { ownOomScoreAdj } from "./host/files.ts";
 import { FsUsageProbe } from "./host/fs_usage.ts";
 import { OciRuntimeProbes } from "./host/oci_runtime.ts";
 import { runtimeDirProblem } from "./host/runtime_dir.ts";
 import { planStorage, readStorageFacts, storagePaths, writeOverlayStorageConf } from "./host/storage.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
-import { PodmanEventStream } from "./podman/events.ts";
-import { connectPodman, type Podman } from "./podman/mod.ts";
+import { connectPodman, type PodmanPort } from "./podman/mod.ts";
 import { PodmanService } from "./podman/service.ts";
 import { CRI_PODMAN_VERSION } from "./version.ts";
 
@@ -35,7 +33,7 @@ import { CRI_PODMAN_VERSION } from "./version.ts";
 export interface App {
   readonly config: Config;
   readonly log: Logger;
-  readonly podman: Podman;
+  readonly podman: PodmanPort;
   readonly podmanService: PodmanService;
   readonly listener: UnixListener;
   /**
@@ -79,6 +77,7 @@ export async function startApp(config: Config, opts: { log?: Logger; host?: Host
   const probing = ociRuntimes.probeInstalled(); // ~30 ms each, while Podman starts
   const podman = connectPodman(config.podman.socket, {
     requestTimeoutMs: config.podman.request_timeout_seconds * 1000,
+    log,
   });
   const podmanService = new PodmanService(podman.system, {
     socketPath: config.podman.socket,
@@ -103,8 +102,7 @@ export async function startApp(config: Config, opts: { log?: Logger; host?: Host
   state.nodeHostname = hostname();
   const cache = new RuntimeCache(podman, log);
   // List calls answer from the cache once the event stream is up and a full read completed.
-  const events = new PodmanEventStream(config.podman.socket, { types: ["container", "pod"], log });
-  new EventFeed(cache, log).start(events);
+  const events = new EventFeed(cache, log).start(podman.events);
   const deps: ServiceDeps = {
     podman,
     config,
@@ -115,22 +113,16 @@ export async function startApp(config: Config, opts: { log?: Logger; host?: Host
     ociRuntimes,
     podmanEmbedded: podmanService.embedded,
   };
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": 16 * 1024 * 1024,
-    // ExecSync may answer 16 MiB of stdout plus 16 MiB of stderr (each capped there).
-    "grpc.max_send_message_length": 40 * 1024 * 1024,
-  });
   const tracker = new CallTracker();
-  addCriService(server, RuntimeService, runtimeServiceHandlers, deps, tracker);
-  addCriService(server, ImageService, imageServiceHandlers, deps, tracker);
-
   let listener: UnixListener;
   try {
-    listener = await listenUnix(server, config.listen, {
-      onConnectionError: (err) => log.debug("connection closed on error", { error: err.message }),
-    });
+    listener = await serveCri(
+      config.listen,
+      [criService(RuntimeService, runtimeServiceHandlers), criService(ImageService, imageServiceHandlers)],
+      deps,
+      { tracker, onConnectionError: (err) => log.debug("connection closed on error", { error: err.message }) },
+    );
   } catch (err) {
-    server.forceShutdown();
     await events.stop();
     await podmanService.stop();
     await podman.close();
@@ -212,7 +204,7 @@ async function chooseStorageDriver(env: Record<string, string>, log: Logger): Pr
  * per-container setting could do it. A Podman we do not run is left alone, and Status says why pods cannot start.
  */
 async function chooseOciRuntime(parts: {
-  podman: Podman;
+  podman: PodmanPort;
   podmanService: PodmanService;
   ociRuntimes: OciRuntimeProbes;
   state: RuntimeState;

@@ -5,7 +5,8 @@
  * @module
  */
 import type { Logger } from "../observability/log.ts";
-import type { PodmanEvent, PodmanEventStream } from "../podman/events.ts";
+import type { PodmanEvent } from "../podman/events.ts";
+import type { EventsPort, EventSubscription } from "../podman/port.ts";
 import { KIND } from "../translate/labels.ts";
 import type { RuntimeCache } from "./runtime_cache.ts";
 
@@ -25,14 +26,17 @@ export class EventFeed {
     this.#log = log;
   }
 
-  /** Starts consuming `stream`. */
-  start(stream: PodmanEventStream): void {
-    stream.start({
+  /** Subscribes to container and pod events; stop the returned subscription to end the feed. */
+  start(events: EventsPort): EventSubscription {
+    return events.subscribe(["container", "pod"], {
       onConnected: async () => {
         try {
           await this.#cache.resync();
         } catch (err) {
           this.#log.warn("cache resync failed; List asks Podman directly", { error: (err as Error).message });
+          // Rethrown: the stream then reconnects (with backoff) and calls us again. Swallowed, one failed read left
+          // the cache unsynced for as long as the stream lived, and every List went to Podman.
+          throw err;
         }
       },
       onDisconnected: (err) => {

@@ -4,9 +4,9 @@
  * children before and kill the survivors after.
  * @module
  */
-import { descendantsOf, signalProcesses, stillRunning } from "../../host/processes.ts";
-import type { LibpodContainerInspect } from "../../podman/types.ts";
-import type { RpcContext } from "../context.ts";
+import { descendantsOf, signalProcesses, stillRunning } from "../host/processes.ts";
+import type { LibpodContainerInspect } from "../podman/types.ts";
+import type { RpcContext } from "./context.ts";
 
 /** The processes below the main process of every running host-PID container among `containers`. */
 export function hostPidChildren(containers: readonly (LibpodContainerInspect | undefined)[]): number[] {

@@ -3,10 +3,11 @@
  * subnet), re-created for a new pod CIDR only while no pod uses it.
  * @module
  */
-import { CriError, isCriError } from "../../errors.ts";
-import { networkLabels, SANDBOX_FILTER } from "../../translate/labels.ts";
-import { NETNS_KEEPER_NAME, toLibpodNetnsKeeperSpec } from "../../translate/sandbox.ts";
-import type { RpcContext, ServiceDeps } from "../context.ts";
+import { CriError } from "../errors.ts";
+import { isPodmanFailure } from "../podman/errors.ts";
+import { networkLabels, SANDBOX_FILTER } from "../translate/labels.ts";
+import { NETNS_KEEPER_NAME, toLibpodNetnsKeeperSpec } from "../translate/sandbox.ts";
+import type { RpcContext, ServiceDeps } from "./context.ts";
 
 /** The first IPv4 CIDR of kubelet's pod CIDR (which may list an IPv6 one too), or the configured default. */
 export function podSubnet(deps: Pick<ServiceDeps, "config" | "state">): string {
@@ -32,7 +33,7 @@ export function ensurePodNetwork(ctx: RpcContext): Promise<void> {
       ctx.log.info("created pod network", { network: name, subnet });
     } catch (err) {
       // Someone else (another cri-podman, the CLI) created it meanwhile: fine, use it.
-      if (!(isCriError(err, "AlreadyExists") && await ctx.podman.networks.inspect(name))) throw err;
+      if (!(isPodmanFailure(err, "name-in-use") && await ctx.podman.networks.inspect(name))) throw err;
     }
   });
 }
@@ -49,7 +50,7 @@ async function ensureNetnsKeeper(ctx: RpcContext): Promise<void> {
     if (!pod) {
       await ctx.podman.pods.create(toLibpodNetnsKeeperSpec(ctx.config.pods.infra_image), { signal: ctx.signal })
         .catch((err) => {
-          if (!isCriError(err, "FailedPrecondition")) throw err; // created meanwhile by another cri-podman
+          if (!isPodmanFailure(err, "name-in-use")) throw err; // created meanwhile by another cri-podman
         });
       ctx.log.info("started the netns keeper pod", { name: NETNS_KEEPER_NAME });
     }
@@ -88,16 +89,13 @@ async function createNetwork(ctx: RpcContext, name: string, subnet: string): Pro
   try {
     await ctx.podman.networks.createBridge(name, subnet, networkLabels(), { signal: ctx.signal });
   } catch (err) {
-    if (isCriError(err) && /already used|overlap/i.test(err.message)) {
+    if (isPodmanFailure(err, "subnet-overlap")) {
       throw new CriError(
         "FailedPrecondition",
         `Cannot create pod network "${name}" with subnet ${subnet}: another network or host route uses it; set ` +
           `pods.default_subnet (or kubelet's pod CIDR) to a free range: ${err.message}`,
         { cause: err },
       );
-    }
-    if (isCriError(err) && /network name .* already used|already exists/i.test(err.message)) {
-      throw new CriError("AlreadyExists", err.message, { cause: err });
     }
     throw err;
   }

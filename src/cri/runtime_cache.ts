@@ -11,7 +11,7 @@
  */
 import type { ContainerState } from "../gen/runtime/v1/api_pb.ts";
 import type { Logger } from "../observability/log.ts";
-import type { Podman } from "../podman/mod.ts";
+import type { PodmanPort } from "../podman/port.ts";
 import { CONTAINER_FILTER, SANDBOX_FILTER } from "../translate/labels.ts";
 import {
   type CriContainer,
@@ -35,15 +35,19 @@ export interface RuntimeSnapshot {
 
 /** Sandboxes and containers by ID, fed by events. */
 export class RuntimeCache {
-  readonly #podman: Podman;
+  readonly #podman: PodmanPort;
   readonly #log: Logger;
   #seq = 0;
   #synced = false;
+  /** The sequence number of the latest resync applied: no entry means "absent" for every read that began before. */
+  #floor = 0;
+  /** Counts lost streams, so that a resync that read across one does not mark the cache synced. */
+  #streamLosses = 0;
   readonly #sandboxes = new Map<string, Entry<CriPodSandbox>>();
   readonly #containers = new Map<string, Entry<CriContainer>>();
 
   /** Creates an empty, unsynced cache. */
-  constructor(podman: Podman, log: Logger) {
+  constructor(podman: PodmanPort, log: Logger) {
     this.#podman = podman;
     this.#log = log;
   }
@@ -56,15 +60,22 @@ export class RuntimeCache {
   /** Marks the cache untrusted (the event stream broke). */
   markUnsynced(): void {
     this.#synced = false;
+    this.#streamLosses++;
   }
 
   /** Reads every sandbox and container from Podman into the cache and marks it synced. */
   async resync(signal?: AbortSignal): Promise<void> {
     const seq = ++this.#seq;
+    const losses = this.#streamLosses;
     const snapshot = await this.#readAll(signal);
     this.#replaceAll(this.#sandboxes, snapshot.sandboxes, seq);
     this.#replaceAll(this.#containers, snapshot.containers, seq);
-    this.#synced = true;
+    // The full read deletes what it did not see (tombstones included) instead of keeping a tombstone per ID: the
+    // floor stands for them, so a read that began before this one cannot bring an object back.
+    this.#floor = Math.max(this.#floor, seq);
+    // A stream that broke while we read has dropped events we will never see: stay unsynced (List asks Podman)
+    // until the resync of the next connection.
+    if (losses === this.#streamLosses) this.#synced = true;
     this.#log.debug("cache resynced", { sandboxes: snapshot.sandboxes.length, containers: snapshot.containers.length });
   }
 
@@ -151,6 +162,7 @@ export class RuntimeCache {
   #put<T>(map: Map<string, Entry<T>>, id: string, value: T | undefined, seq: number): void {
     const current = map.get(id);
     if (current && current.seq > seq) return; // a later read already wrote this entry
+    if (!current && seq < this.#floor) return; // a later full read saw it absent
     map.set(id, { seq, value });
   }
 

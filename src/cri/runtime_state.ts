@@ -35,17 +35,22 @@ export class RuntimeState {
 
   /**
    * Returns Podman's info, fetching it at most once per `maxAgeMs` (GET /libpod/info costs ~200 ms); callers that
-   * arrive while a fetch runs share it.
+   * arrive while a fetch runs share it, or get the previous answer when there is one.
    */
   cachedInfo(fetch: () => Promise<LibpodInfo>, now: number, maxAgeMs = 30_000): Promise<LibpodInfo> {
-    if (this.#infoFetch) return this.#infoFetch;
     if (this.#info && now - this.#info.at < maxAgeMs) return Promise.resolve(this.#info.value);
-    this.#infoFetch = fetch().then((value) => {
+    this.#infoFetch ??= fetch().then((value) => {
       this.#info = { value, at: now };
       return value;
     }).finally(() => {
       this.#infoFetch = undefined;
     });
+    // Stale facts now beat fresh ones later: the host's cgroups, graph root and runtime seldom change, and Status must
+    // answer within its budget even when GET /libpod/info is slow (seconds under load). Only a first read waits.
+    if (this.#info) {
+      this.#infoFetch.catch(() => {});
+      return Promise.resolve(this.#info.value);
+    }
     return this.#infoFetch;
   }
 

@@ -23,11 +23,26 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
   Unknown: status.UNKNOWN,
 };
 
+/** What a failed call ends with: the gRPC status and details the client sees, and the classified error to log. */
+export interface GrpcFailure {
+  code: status;
+  details: string;
+  error: CriError;
+}
+
+/** Classifies anything a handler threw: its gRPC status and the message sent (the cause is not). */
+export function toGrpcFailure(err: unknown): GrpcFailure {
+  const error = toCriError(err);
+  return { code: GRPC_STATUS[error.code], details: error.message, error };
+}
+
+/** The grpc-js error object for a failure. */
+export function serviceErrorOf(failure: GrpcFailure): Partial<ServiceError> {
+  return { code: failure.code, details: failure.details, metadata: new Metadata() };
+}
+
 /** Turns anything a handler threw into the grpc-js error sent to the client, and the classified error to log. */
 export function toServiceError(err: unknown): { serviceError: Partial<ServiceError>; error: CriError } {
-  const error = toCriError(err);
-  return {
-    error,
-    serviceError: { code: GRPC_STATUS[error.code], details: error.message, metadata: new Metadata() },
-  };
+  const failure = toGrpcFailure(err);
+  return { serviceError: serviceErrorOf(failure), error: failure.error };
 }

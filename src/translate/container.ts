@@ -339,6 +339,61 @@ export function localhostSeccompProfile(config: ContainerConfig): string | undef
   return undefined;
 }
 
+/** A host path CreateContainer must find on the host before it asks Podman, and the field that named it. */
+export interface HostPathCheck {
+  field: string;
+  path: string;
+  /** "exists" for mount and device sources; "readable" for a seccomp profile file. */
+  need: "exists" | "readable";
+}
+
+/** Everything CreateContainer does, decided up front: the spec, the host checks, the log location. */
+export interface ContainerPlan {
+  spec: LibpodContainerSpec;
+  /** The absolute log path ("" without one). */
+  logPath: string;
+  /** The log path's directory, to create ("" without a log path). */
+  logDirectory: string;
+  hostPaths: HostPathCheck[];
+  /** The container shares the host's IPC namespace, which needs /dev/mqueue (Podman 4.3 panics without it). */
+  needsMqueue: boolean;
+}
+
+/**
+ * Plans a validated container: resolves its log path inside the sandbox's log directory (INVALID_ARGUMENT naming
+ * config.log_path when it escapes), builds the libpod spec and lists what must exist on the host. Pure.
+ */
+export function planContainer(
+  config: ReturnType<typeof validateContainerConfig>,
+  ctx: ContainerSpecContext,
+): ContainerPlan {
+  const logPath = resolveLogPath(ctx.sandboxConfig.logDirectory, config.logPath);
+  const hostPaths: HostPathCheck[] = [
+    ...config.mounts.map((m, i) => ({
+      field: `config.mounts[${i}].host_path`,
+      path: m.hostPath,
+      need: "exists" as const,
+    })),
+    ...config.devices.map((d, i) => ({
+      field: `config.devices[${i}].host_path`,
+      path: d.hostPath,
+      need: "exists" as const,
+    })),
+  ];
+  const profile = localhostSeccompProfile(config);
+  if (profile !== undefined) {
+    hostPaths.push({ field: "config.linux.security_context.seccomp", path: profile, need: "readable" });
+  }
+  const spec = toLibpodContainerSpec(config, ctx, logPath);
+  return {
+    spec,
+    logPath,
+    logDirectory: logPath ? logPath.slice(0, logPath.lastIndexOf("/")) : "",
+    hostPaths,
+    needsMqueue: spec.ipcns?.nsmode === "host",
+  };
+}
+
 /** Reads what we stored in a container's labels; `undefined` for containers that are not ours or are damaged. */
 export function readStoredContainer(labels: Record<string, string> | null | undefined): StoredContainer | undefined {
   const json = labels?.[CONTAINER_CONFIG];

@@ -2,7 +2,7 @@ import type { ContainerStatusRequest, ContainerStatusResponseSchema } from "../.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { toCriContainerStatus } from "../../translate/container.ts";
 import type { RpcContext } from "../context.ts";
-import { getContainer } from "./find_container.ts";
+import { getContainer } from "../lookup.ts";
 
 /**
  * ContainerStatus returns a container's state, times (ns), exit code, reason (Completed, Error, OOMKilled),

@@ -1,9 +1,10 @@
 import type { ExecSyncRequest, ExecSyncResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CriError } from "../../errors.ts";
+import { isPodmanFailure } from "../../podman/errors.ts";
 import { DEFAULT_MAX_OUTPUT_BYTES } from "../../podman/exec.ts";
 import type { RpcContext } from "../context.ts";
-import { getContainer } from "./find_container.ts";
+import { getContainer } from "../lookup.ts";
 
 /**
  * ExecSync runs a command in a running container and returns its exit code and its stdout and stderr, kept apart
@@ -24,6 +25,11 @@ export async function execSync(
     signal: ctx.signal,
     maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  }).catch((err) => {
+    if (!isPodmanFailure(err, "not-running")) throw err;
+    throw new CriError("FailedPrecondition", `Container "${container.Id}" is not running: ${err.message}`, {
+      cause: err,
+    });
   });
   if (result.timedOut) {
     throw new CriError(

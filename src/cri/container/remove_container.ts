@@ -1,8 +1,8 @@
 import type { RemoveContainerRequest, RemoveContainerResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
-import { findContainer } from "./find_container.ts";
-import { hostPidChildren, killSurvivors } from "./host_pid_orphans.ts";
+import { findContainer } from "../lookup.ts";
+import { hostPidChildren, killSurvivors } from "../host_pid_cleanup.ts";
 
 /**
  * RemoveContainer removes a container, killing it first if it still runs.

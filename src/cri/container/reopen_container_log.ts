@@ -3,7 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CriError } from "../../errors.ts";
 import { inodeOf, reopenConmonLog, waitForNewFile } from "../../host/conmon_ctl.ts";
 import type { RpcContext } from "../context.ts";
-import { getContainer } from "./find_container.ts";
+import { getContainer } from "../lookup.ts";
 
 /**
  * ReopenContainerLog makes the log writer (conmon) reopen the container's log file, so that after kubelet renamed

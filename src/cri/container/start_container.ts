@@ -1,7 +1,7 @@
 import type { StartContainerRequest, StartContainerResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
-import { getContainer } from "./find_container.ts";
+import { getContainer } from "../lookup.ts";
 
 /**
  * StartContainer starts a created container; NOT_FOUND for an unknown ID.

@@ -5,8 +5,8 @@ import {
 } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
-import { findContainer } from "./find_container.ts";
-import { hostPidChildren, killSurvivors } from "./host_pid_orphans.ts";
+import { findContainer } from "../lookup.ts";
+import { hostPidChildren, killSurvivors } from "../host_pid_cleanup.ts";
 
 /**
  * StopContainer sends the container's stop signal and SIGKILL after `timeout` seconds (0: at once).

@@ -7,7 +7,7 @@ import { CriError } from "../../errors.ts";
 import { toLinuxResources } from "../../translate/container.ts";
 import { podmanInfo } from "../podman_info.ts";
 import type { RpcContext } from "../context.ts";
-import { getContainer } from "./find_container.ts";
+import { getContainer } from "../lookup.ts";
 
 /**
  * UpdateContainerResources applies new CPU and memory limits to a container through Podman — where the host

@@ -3,7 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CriError } from "../../errors.ts";
 import { isInfraImage, toCriImageFromInspect, toImageStatusInfo } from "../../translate/images.ts";
 import type { RpcContext } from "../context.ts";
-import { resolveImage } from "./resolve_image.ts";
+import { resolveImage } from "../lookup.ts";
 
 /**
  * ImageStatus returns the status of one image; an image that is not stored yields an empty response, not an error

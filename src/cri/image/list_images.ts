@@ -2,7 +2,7 @@ import type { ListImagesRequest, ListImagesResponseSchema } from "../../gen/runt
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { isInfraImage, toCriImageFromInspect, toCriImageFromSummary } from "../../translate/images.ts";
 import type { RpcContext } from "../context.ts";
-import { resolveImage } from "./resolve_image.ts";
+import { resolveImage } from "../lookup.ts";
 
 /**
  * ListImages lists the stored images; with `filter.image` set, only the image that reference or ID resolves to.

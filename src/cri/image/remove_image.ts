@@ -2,7 +2,7 @@ import type { RemoveImageRequest, RemoveImageResponseSchema } from "../../gen/ru
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CriError } from "../../errors.ts";
 import type { RpcContext } from "../context.ts";
-import { resolveImage } from "./resolve_image.ts";
+import { resolveImage } from "../lookup.ts";
 
 /**
  * RemoveImage removes the image a tag, ID or digest names, with all of its tags.

@@ -30,10 +30,14 @@ export async function status(
     () => undefined,
     (err: Error) => (budget.aborted && !ctx.signal.aborted ? "timeout" as const : err),
   );
+  // The call's own deadline or its client's cancel is not Podman's doing: answer with it (DEADLINE_EXCEEDED,
+  // CANCELLED), not with a "Podman unreachable" condition nobody will read.
+  ctx.signal.throwIfAborted();
   const info: LibpodInfo | Error = ping === "timeout"
     ? new Error("Podman did not answer in time")
     : ping ?? await withinBudget(podmanInfo(ctx), budget);
   const unusableRuntime = info instanceof Error ? undefined : await unusableOciRuntime(ctx, info, budget);
+  ctx.signal.throwIfAborted();
   return {
     status: {
       conditions: [

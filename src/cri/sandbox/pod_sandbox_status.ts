@@ -2,7 +2,7 @@ import type { PodSandboxStatusRequest, PodSandboxStatusResponseSchema } from "..
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { toCriSandboxStatus } from "../../translate/sandbox.ts";
 import type { RpcContext } from "../context.ts";
-import { getSandbox } from "./find_sandbox.ts";
+import { getSandbox } from "../lookup.ts";
 
 /**
  * PodSandboxStatus returns the sandbox's state (READY while its infra container runs), creation time, IP,

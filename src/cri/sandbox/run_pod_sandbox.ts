@@ -1,10 +1,11 @@
 import type { RunPodSandboxRequest, RunPodSandboxResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { CriError, isCriError } from "../../errors.ts";
+import { CriError } from "../../errors.ts";
+import { isPodmanFailure } from "../../podman/errors.ts";
 import { ensureDirectory } from "../../host/dirs.ts";
 import { isHostNetwork, sandboxName, toLibpodPodSpec, validateSandboxConfig } from "../../translate/sandbox.ts";
 import type { RpcContext } from "../context.ts";
-import { ensurePodNetwork } from "./pod_network.ts";
+import { ensurePodNetwork } from "../pod_network.ts";
 
 /**
  * RunPodSandbox creates and starts a pod-level sandbox, ready on success (CRI api.proto). The sandbox is a Podman
@@ -42,7 +43,7 @@ export async function runPodSandbox(
   try {
     id = await ctx.podman.pods.create(spec, { signal: ctx.signal });
   } catch (err) {
-    if (isCriError(err, "FailedPrecondition") && /already exists|name.*in use/i.test(err.message)) {
+    if (isPodmanFailure(err, "name-in-use")) {
       const existing = await ctx.podman.pods.inspect(spec.name, { signal: ctx.signal });
       throw new CriError(
         "AlreadyExists",
@@ -55,35 +56,49 @@ export async function runPodSandbox(
   }
   try {
     await ctx.podman.pods.start(id, { signal: ctx.signal });
+    // Inside the try: a failure reading the new pod back (deadline, Podman gone) fails the call, and a call that
+    // failed must leave no running pod behind (kubelet creates another, and the first would run unowned).
+    await ctx.cache.refreshSandbox(id, ctx.signal);
   } catch (err) {
     await removeQuietly(ctx, id);
     throw explainStartFailure(err, config.portMappings.map((p) => p.hostPort));
   }
-  await ctx.cache.refreshSandbox(id, ctx.signal);
   ctx.log.info("pod sandbox ready", { id, name: spec.name, handler });
   return { podSandboxId: id };
 }
 
 /** Removes a half-made pod; a failure to do so is logged, the original error is what the caller sees. */
 async function removeQuietly(ctx: RpcContext, idOrName: string): Promise<void> {
-  await ctx.podman.pods.remove(idOrName).catch((err: Error) =>
-    ctx.log.error("cannot remove a pod that failed to start", { pod: idOrName, error: err.message })
-  );
+  try {
+    await ctx.podman.pods.remove(idOrName);
+    // An event read of the new pod that began before the removal may land after it; the tombstone outranks it, so
+    // List never shows a sandbox whose RunPodSandbox failed.
+    ctx.cache.forget(idOrName);
+  } catch (err) {
+    ctx.log.error("cannot remove a pod that failed to start", { pod: idOrName, error: (err as Error).message });
+  }
 }
 
-/** Names the field behind the usual start failures (a host port in use, a sysctl the kernel refuses). */
+/** Names the field behind the usual start failures (a host port taken or privileged, a sysctl the kernel refuses). */
 function explainStartFailure(err: unknown, hostPorts: number[]): unknown {
-  if (!isCriError(err)) return err;
-  if (/address already in use|bind:/.test(err.message)) {
+  const ports = hostPorts.filter((p) => p > 0).join(", ");
+  if (isPodmanFailure(err, "address-in-use")) {
     return new CriError(
       "InvalidArgument",
-      `config.port_mappings: a host port is already taken (${
-        hostPorts.filter((p) => p > 0).join(", ")
-      }): ${err.message}`,
+      `config.port_mappings: a host port is already taken (${ports}): ${err.message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  if (isPodmanFailure(err, "port-privileged")) {
+    return new CriError(
+      "InvalidArgument",
+      `config.port_mappings: a host port is below net.ipv4.ip_unprivileged_port_start (${ports}): ${err.message}`,
       { cause: err },
     );
   }
-  if (/sysctl/i.test(err.message)) {
+  if (isPodmanFailure(err, "sysctl-refused")) {
     return new CriError("InvalidArgument", `config.linux.sysctls: ${err.message}`, { cause: err });
   }
   return err;

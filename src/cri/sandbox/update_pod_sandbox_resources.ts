@@ -4,7 +4,7 @@ import type {
 } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
-import { getSandbox } from "./find_sandbox.ts";
+import { getSandbox } from "../lookup.ts";
 
 /**
  * UpdatePodSandboxResources takes the pod-level resources after an in-place resize. Best effort, as the proto

@@ -1,0 +1,85 @@
+/**
+ * Finds what a CRI call names among the objects cri-podman created: sandboxes and containers by ID (or unique ID
+ * prefix; names never resolve), images by ID or reference. Shared by the RPCs of every group.
+ * @module
+ */
+import { CriError } from "../errors.ts";
+import type { LibpodContainerInspect, LibpodImageInspect, LibpodPodInspect } from "../podman/types.ts";
+import { readStoredContainer, type StoredContainer } from "../translate/container.ts";
+import { toImageTarget } from "../translate/image_ref.ts";
+import { readStoredSandbox, type StoredSandbox } from "../translate/sandbox.ts";
+import type { RpcContext } from "./context.ts";
+
+/** A sandbox: its pod and what we stored with it. */
+export interface FoundSandbox {
+  pod: LibpodPodInspect;
+  stored: StoredSandbox;
+}
+
+/** Finds the sandbox `id` names; `undefined` when no pod of ours has that ID. Pods we did not create never match. */
+export async function findSandbox(ctx: RpcContext, id: string, field = "pod_sandbox_id"): Promise<
+  FoundSandbox | undefined
+> {
+  if (!id) throw new CriError("InvalidArgument", `${field} must not be empty`);
+  if (!/^[0-9a-f]{1,64}$/.test(id)) return undefined; // not an ID: never resolve names here
+  const pod = await ctx.podman.pods.inspect(id, { signal: ctx.signal });
+  if (!pod) return undefined;
+  const stored = readStoredSandbox(pod.Labels);
+  return stored ? { pod, stored } : undefined;
+}
+
+/** Like {@link findSandbox}, but a missing sandbox is NotFound naming the ID. */
+export async function getSandbox(ctx: RpcContext, id: string, field = "pod_sandbox_id"): Promise<FoundSandbox> {
+  const found = await findSandbox(ctx, id, field);
+  if (!found) throw new CriError("NotFound", `Pod sandbox "${id}" not found`);
+  return found;
+}
+
+/** Inspects the running containers of a pod (infra excluded), for the host-PID clean-up of Stop and Remove. */
+export async function podContainers(
+  ctx: RpcContext,
+  pod: LibpodPodInspect,
+): Promise<(LibpodContainerInspect | undefined)[]> {
+  const running = (pod.Containers ?? []).filter((c) => c.Id !== pod.InfraContainerID && c.State === "running");
+  return await Promise.all(running.map((c) => ctx.podman.containers.inspect(c.Id, { signal: ctx.signal })));
+}
+
+/** A container: Podman's inspect and what we stored with it. */
+export interface FoundContainer {
+  container: LibpodContainerInspect;
+  stored: StoredContainer;
+}
+
+/** Finds the container `id` names; `undefined` when none of ours has that ID (names never resolve here). */
+export async function findContainer(ctx: RpcContext, id: string, field = "container_id"): Promise<
+  FoundContainer | undefined
+> {
+  if (!id) throw new CriError("InvalidArgument", `${field} must not be empty`);
+  if (!/^[0-9a-f]{1,64}$/.test(id)) return undefined;
+  const container = await ctx.podman.containers.inspect(id, { signal: ctx.signal });
+  if (!container) return undefined;
+  const stored = readStoredContainer(container.Config?.Labels);
+  return stored ? { container, stored } : undefined;
+}
+
+/** Like {@link findContainer}, but a missing container is NotFound naming the ID. */
+export async function getContainer(ctx: RpcContext, id: string, field = "container_id"): Promise<FoundContainer> {
+  const found = await findContainer(ctx, id, field);
+  if (!found) throw new CriError("NotFound", `Container "${id}" not found`);
+  return found;
+}
+
+/** Inspects the image `image` names, or returns `undefined` when none is stored. */
+export async function resolveImage(
+  ctx: RpcContext,
+  image: string,
+  field = "image.image",
+): Promise<LibpodImageInspect | undefined> {
+  const target = toImageTarget(image, field);
+  if (target.kind === "id") return await ctx.podman.images.inspect(target.id, { signal: ctx.signal });
+  for (const candidate of target.candidates) {
+    const found = await ctx.podman.images.inspect(candidate, { signal: ctx.signal });
+    if (found) return found;
+  }
+  return undefined;
+}
