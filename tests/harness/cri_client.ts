@@ -15,11 +15,11 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-/** One async method per unary RPC of `S`, taking init objects and resolving to decoded messages. */
-export type UnaryClient<S extends GenServiceMethods> = {
+/** One async method per unary RPC of `S`, taking init objects and options `O`, resolving to decoded messages. */
+export type UnaryClient<S extends GenServiceMethods, O = CallOptions> = {
   [K in keyof S as S[K]["methodKind"] extends "unary" ? K : never]: (
     req?: MessageInitShape<S[K]["input"]>,
-    opts?: CallOptions,
+    opts?: O,
   ) => Promise<MessageShape<S[K]["output"]>>;
 };
 
