@@ -22,7 +22,6 @@ import { type CriServer, startCriServer } from "./harness/cri_server.ts";
 import { startPodmanService } from "./harness/podman_service.ts";
 import { makeTempDir, type TempDir, uniqueName, waitFor } from "./harness/temp.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
 type ContainerConfig = MessageInitShape<typeof ContainerConfigSchema>;
 type SandboxConfig = MessageInitShape<typeof PodSandboxConfigSchema>;
 const enc = new TextEncoder();
@@ -120,10 +119,13 @@ async function buildEntrypointImage(): Promise<string> {
   return ref;
 }
 
-Deno.test("container lifecycle: create, start, status, logs, stop, remove", integration, async (t) => {
+Deno.test("container lifecycle: create, start, status, logs, stop, remove", async (t) => {
   await using env = await podEnvironment();
   const { cri, rt, pod } = env;
-  const config = shell("life", "echo to-stdout; echo to-stderr >&2; printf no-newline; sleep 0.3; exit 3", {
+  // The command runs until the test creates /tmp/go (through ExecSync), so RUNNING can be required, not hoped for.
+  const script =
+    "echo to-stdout; echo to-stderr >&2; printf no-newline; until [ -e /tmp/go ]; do sleep 0.05; done; exit 3";
+  const config = shell("life", script, {
     labels: { tier: "web", "io.cri-podman.kind": "not-ours" },
     annotations: { "io.kubernetes.container.hash": "abc", note: "x=y" },
     stopSignal: Signal.SIGINT,
@@ -150,15 +152,21 @@ Deno.test("container lifecycle: create, start, status, logs, stop, remove", inte
     );
   });
 
-  await t.step("StartContainer: RUNNING at once in ListContainers", async () => {
+  await t.step("StartContainer: RUNNING at once in ListContainers and ContainerStatus", async () => {
     await rt.startContainer({ containerId: id });
-    const state = (await rt.listContainers({ filter: { id } })).containers[0]?.state;
-    assert.ok(state === ContainerState.CONTAINER_RUNNING || state === ContainerState.CONTAINER_EXITED);
+    const listed = (await rt.listContainers({ filter: { id } })).containers;
+    assert.equal(listed.length, 1);
+    assert.equal(ContainerState[listed[0]!.state], "CONTAINER_RUNNING");
+    const s = (await rt.containerStatus({ containerId: id })).status!;
+    assert.equal(ContainerState[s.state], "CONTAINER_RUNNING");
+    assert.ok(s.startedAt > 0n);
   });
 
   await t.step(
     "ContainerStatus after exit: EXITED, code 3, reason Error, times, image, labels, log path",
     async () => {
+      const go = await rt.execSync({ containerId: id, cmd: ["touch", "/tmp/go"], timeout: 10n });
+      assert.equal(go.exitCode, 0, new TextDecoder().decode(go.stderr));
       const s = await waitExited(cri.client, id);
       assert.equal(s.exitCode, 3);
       assert.equal(s.reason, "Error");
@@ -239,7 +247,7 @@ Deno.test("container lifecycle: create, start, status, logs, stop, remove", inte
   });
 });
 
-Deno.test("command, args and env follow Kubernetes' rules over the image's", integration, async (t) => {
+Deno.test("command, args and env follow Kubernetes' rules over the image's", async (t) => {
   const image = await buildEntrypointImage();
   await using podman = await startPodmanService();
   await using cri = await startCriServer({ podmanSocket: podman.socketPath });
@@ -302,7 +310,7 @@ Deno.test("command, args and env follow Kubernetes' rules over the image's", int
   }
 });
 
-Deno.test("mounts, user and security context are honoured", integration, async (t) => {
+Deno.test("mounts, user and security context are honoured", async (t) => {
   await using env = await podEnvironment();
   const { cri, rt, pod } = env;
   await using data = await makeTempDir("data");
@@ -446,7 +454,7 @@ Deno.test("mounts, user and security context are honoured", integration, async (
   });
 });
 
-Deno.test("bad container input: a clear error naming the field, and nothing left behind", integration, async (t) => {
+Deno.test("bad container input: a clear error naming the field, and nothing left behind", async (t) => {
   await using env = await podEnvironment();
   const { rt, pod } = env;
   const count = async () => (await rt.listContainers({ filter: { podSandboxId: pod.id } })).containers.length;
@@ -520,7 +528,6 @@ Deno.test("bad container input: a clear error naming the field, and nothing left
 
 Deno.test(
   "List cache: changes made with the Podman CLI show up within a second; restart keeps containers",
-  integration,
   async (t) => {
     await ensureBusyboxImage();
     await using podman = await startPodmanService();
@@ -584,7 +591,6 @@ Deno.test(
 
 Deno.test(
   "UpdateContainerResources applies limits where cgroups are delegated, else FAILED_PRECONDITION",
-  integration,
   async () => {
     await using env = await podEnvironment();
     const { podman, cri, rt, pod } = env;
@@ -606,7 +612,6 @@ Deno.test(
 
 Deno.test(
   "ExecSync: output apart, exit codes, the 16 MiB cap, and a timeout that leaves no process",
-  integration,
   async (t) => {
     await using env = await podEnvironment();
     const { cri, rt, pod } = env;
@@ -657,7 +662,7 @@ Deno.test(
   },
 );
 
-Deno.test("ReopenContainerLog: kubelet's rotation round trip loses no line", integration, async () => {
+Deno.test("ReopenContainerLog: kubelet's rotation round trip loses no line", async () => {
   await using env = await podEnvironment();
   const { cri, rt, pod } = env;
   const id = await runContainer(
@@ -684,7 +689,7 @@ Deno.test("ReopenContainerLog: kubelet's rotation round trip loses no line", int
   );
 });
 
-Deno.test("devices, tty, run_as_username, stop signal, and a container without a log path", integration, async (t) => {
+Deno.test("devices, tty, run_as_username, stop signal, and a container without a log path", async (t) => {
   await using env = await podEnvironment();
   const { cri, rt, pod } = env;
   const outputOf = async (name: string, script: string, extra: Partial<ContainerConfig> = {}) => {
@@ -742,7 +747,6 @@ Deno.test("devices, tty, run_as_username, stop signal, and a container without a
 
 Deno.test(
   "List cache is rebuilt when the event stream comes back: changes made while it was down show",
-  integration,
   async () => {
     await ensureBusyboxImage();
     await using podman = await startPodmanService();
@@ -772,7 +776,7 @@ Deno.test(
   },
 );
 
-Deno.test("IPC NODE shares the host's IPC namespace, or says why not (no /dev/mqueue)", integration, async () => {
+Deno.test("IPC NODE shares the host's IPC namespace, or says why not (no /dev/mqueue)", async () => {
   await using env = await podEnvironment();
   const { cri, rt, pod } = env;
   const config = shell("hostipc", "readlink /proc/self/ns/ipc", {
@@ -794,7 +798,6 @@ Deno.test("IPC NODE shares the host's IPC namespace, or says why not (no /dev/mq
 
 Deno.test(
   "host-PID containers: children they forked do not outlive Stop, Remove or StopPodSandbox",
-  integration,
   async (t) => {
     await ensureBusyboxImage();
     await using podman = await startPodmanService();

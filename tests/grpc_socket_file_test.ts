@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
-import { CriError } from "../errors.ts";
-import { prepareSocketPath, removeSocketFile, secureSocketFile } from "./socket_file.ts";
+import { CriError } from "../src/errors.ts";
+import { prepareSocketPath, removeSocketFile, secureSocketFile } from "../src/grpc/socket_file.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "cri-sockfile-" });

@@ -2,10 +2,10 @@ import * as grpc from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import net from "node:net";
-import { CriError } from "../errors.ts";
-import { FrameType } from "./h2_frames.ts";
-import { field, firstGrpcMessage, grpcStatus, RawH2Client } from "./_h2_testing.ts";
-import { listenUnix, type UnixListener } from "./unix_listener.ts";
+import { CriError } from "../src/errors.ts";
+import { FrameType } from "../src/grpc/h2_frames.ts";
+import { field, firstGrpcMessage, grpcStatus, RawH2Client } from "./harness/h2.ts";
+import { listenUnix, type UnixListener } from "../src/grpc/unix_listener.ts";
 
 const ECHO_PATH = "/test.Echo/Echo";
 const passthrough = (b: Buffer) => b;
@@ -46,8 +46,11 @@ async function withServer(fn: (fx: Fixture) => Promise<void>): Promise<void> {
         callback(null, call.request);
       };
       const match = /^delay:(\d+)$/.exec(call.request.toString());
-      if (match) setTimeout(reply, Number(match[1]));
-      else reply();
+      if (match) {
+        const timer = setTimeout(reply, Number(match[1]));
+        // A call cut by close() never replies: its timer must not outlive the test.
+        call.on("cancelled", () => clearTimeout(timer));
+      } else reply();
     },
   });
   const errors: Error[] = [];

@@ -14,8 +14,6 @@ import { startPodmanService } from "./harness/podman_service.ts";
 import { pushImage, startRegistry } from "./harness/registry.ts";
 import { makeTempDir, uniqueName } from "./harness/temp.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
-
 function rejectsWith(code: grpcStatus, pattern: RegExp) {
   return (err: CallError) => {
     assert.equal(err.code, code, `expected ${grpcStatus[code]}, got ${grpcStatus[err.code]}: ${err.details}`);
@@ -32,7 +30,7 @@ async function buildUniqueImage(ref: string): Promise<void> {
   await run("podman", ["build", "--quiet", "--pull=never", "-t", ref, dir.path]);
 }
 
-Deno.test("ImageService pulls, lists, inspects and removes images on rootless Podman", integration, async (t) => {
+Deno.test("ImageService pulls, lists, inspects and removes images on rootless Podman", async (t) => {
   const creds = { username: "cri", password: `pw-${crypto.randomUUID()}` };
   await using podman = await startPodmanService();
   await using registry = await startRegistry({ auth: creds });

@@ -8,16 +8,20 @@ import net from "node:net";
 import { status as grpcStatus } from "@grpc/grpc-js";
 import { toBinary } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
-import { VersionRequestSchema, VersionResponseSchema } from "../src/gen/runtime/v1/api_pb.ts";
+import {
+  ImageFsInfoRequestSchema,
+  ImageFsInfoResponseSchema,
+  VersionRequestSchema,
+  VersionResponseSchema,
+} from "../src/gen/runtime/v1/api_pb.ts";
 import { fromBinary } from "@bufbuild/protobuf";
-import { firstGrpcMessage, grpcStatus as rawGrpcStatus, RawH2Client } from "../src/grpc/_h2_testing.ts";
+import { firstGrpcMessage, grpcStatus as rawGrpcStatus, RawH2Client } from "./harness/h2.ts";
 import { connectCri } from "./harness/cri_client.ts";
 import type { CallError } from "./harness/cri_client.ts";
 import { startCriServer } from "./harness/cri_server.ts";
 import { startPodmanService } from "./harness/podman_service.ts";
 import { makeTempDir, processExists, waitFor } from "./harness/temp.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
 const MOD_TS = new URL("../mod.ts", import.meta.url).pathname;
 const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
 
@@ -34,7 +38,6 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
 
 Deno.test(
   "the CLI prints help, version and the effective configuration, and rejects bad configuration",
-  integration,
   async (t) => {
     await using dir = await makeTempDir("cli");
     await t.step("--help lists the commands and every configuration key", async () => {
@@ -79,7 +82,7 @@ Deno.test(
   },
 );
 
-Deno.test("serve exits non-zero with install advice when podman is not installed", integration, async () => {
+Deno.test("serve exits non-zero with install advice when podman is not installed", async () => {
   await using dir = await makeTempDir("nopodman");
   const { code, out } = await cli(
     ["serve", "--listen", `${dir.path}/cri.sock`, "--podman-socket", `${dir.path}/podman.sock`],
@@ -93,7 +96,6 @@ Deno.test("serve exits non-zero with install advice when podman is not installed
 
 Deno.test(
   "serve refuses to start when Podman does not answer and the embedded service is off",
-  integration,
   async () => {
     await using dir = await makeTempDir("nopodman");
     const { code, out } = await cli([
@@ -111,7 +113,6 @@ Deno.test(
 
 Deno.test(
   "the CRI socket: 0660, a stale one is replaced, a live one is never stolen, gone after SIGTERM",
-  integration,
   async (t) => {
     await using podman = await startPodmanService();
     await using dir = await makeTempDir("sock");
@@ -145,15 +146,23 @@ Deno.test(
         c.close();
       }
     });
-    await t.step("SIGTERM: exit 0, socket removed", async () => {
+    await t.step("SIGTERM: exit 0, a call in flight answered, socket removed", async () => {
       // ImageFsInfo's first call walks Podman's whole store (hundreds of ms): in flight while the signal arrives.
-      const other = connectCri(path);
-      const slow = other.image.imageFsInfo({});
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      const other = await RawH2Client.connect(path);
+      const req = toBinary(ImageFsInfoRequestSchema, create(ImageFsInfoRequestSchema, {}));
+      let answered = false;
+      const slow = other.unary("/runtime.v1.ImageService/ImageFsInfo", "localhost", req).finally(() => {
+        answered = true;
+      });
+      await other.ping(); // the server has read the call
+      assert.equal(answered, false, "ImageFsInfo was answered before SIGTERM: no call was in flight");
       const code = await cri.stop();
       const res = await slow; // the call in flight finished successfully
-      other.close();
-      assert.ok((res.imageFilesystems[0]?.inodesUsed?.value ?? 0n) > 0n);
+      other.destroy();
+      await other.closed;
+      assert.equal(rawGrpcStatus(res), "0");
+      const fs = fromBinary(ImageFsInfoResponseSchema, firstGrpcMessage(res.data)!);
+      assert.ok((fs.imageFilesystems[0]?.inodesUsed?.value ?? 0n) > 0n);
       assert.equal(code, 0, cri.log());
       await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
       assert.match(cri.log(), /stopped/);
@@ -163,7 +172,6 @@ Deno.test(
 
 Deno.test(
   "Go-client transport: :authority set to the socket path, and 1,000 calls then GOAWAY",
-  integration,
   async (t) => {
     await using podman = await startPodmanService();
     await using cri = await startCriServer({ podmanSocket: podman.socketPath });
@@ -187,7 +195,7 @@ Deno.test(
       const client = await RawH2Client.connect(cri.socketPath);
       for (let i = 0; i < 1000; i++) await versionCall(client);
       client.sendGoaway(0); // what Go clients send on close: the frame that aborted Deno 2.9.6's node:http2
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await client.ping(); // acknowledged: the server has read the GOAWAY, and lives
       client.destroy();
       await client.closed;
       const next = await RawH2Client.connect(cri.socketPath);
@@ -232,7 +240,6 @@ Deno.test(
 
 Deno.test(
   "Podman killed mid-run: calls answer UNAVAILABLE, then recover without restarting cri-podman",
-  integration,
   async (t) => {
     await using podman = await startPodmanService();
     await using cri = await startCriServer({ podmanSocket: podman.socketPath });
@@ -268,7 +275,6 @@ Deno.test(
 
 Deno.test(
   "embedded Podman: started when nothing answers, restarted when it dies, stopped on exit",
-  integration,
   async (t) => {
     await using dir = await makeTempDir("embedded");
     const podmanSocket = `${dir.path}/podman.sock`;

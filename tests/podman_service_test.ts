@@ -15,7 +15,6 @@ import { type CriServer, startCriServer } from "./harness/cri_server.ts";
 import { startPodmanService } from "./harness/podman_service.ts";
 import { makeTempDir, processExists, uniqueName, waitFor } from "./harness/temp.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
 const MOD_TS = new URL("../mod.ts", import.meta.url).pathname;
 const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
 
@@ -50,7 +49,6 @@ async function podmanState(id: string): Promise<string> {
 
 Deno.test(
   "embedded Podman outlives a SIGKILLed cri-podman unharmed, is recognised by the next one and stopped on exit",
-  integration,
   async (t) => {
     const image = await ensureBusyboxImage();
     await using dir = await makeTempDir("crash");
@@ -107,7 +105,6 @@ Deno.test(
 
 Deno.test(
   "an embedded Podman that cannot start fails the start at once, in its own words, without retrying",
-  integration,
   async () => {
     await using dir = await makeTempDir("failing");
     const count = `${dir.path}/runs`;
@@ -138,7 +135,6 @@ Deno.test(
 
 Deno.test(
   "a CRI socket that cannot be made stops the start before Podman, in one line",
-  integration,
   async () => {
     await using dir = await makeTempDir("nolisten");
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -155,7 +151,7 @@ Deno.test(
   },
 );
 
-Deno.test("Status answers within its budget and says not ready while Podman hangs", integration, async () => {
+Deno.test("Status answers within its budget and says not ready while Podman hangs", async () => {
   await using podman = await startPodmanService();
   await using cri = await startCriServer({ podmanSocket: podman.socketPath });
   await cri.client.runtime.status({});
@@ -179,7 +175,6 @@ Deno.test("Status answers within its budget and says not ready while Podman hang
 
 Deno.test(
   "a shutdown whose grace runs out finishes a StopContainer in flight, says so, and then stops Podman",
-  integration,
   async () => {
     const image = await ensureBusyboxImage();
     await using dir = await makeTempDir("shutdown");
@@ -198,7 +193,10 @@ Deno.test(
     const podmanPid = await servicePid(podmanSocket);
     try {
       const stopping = cri.client.runtime.stopContainer({ containerId, timeout: 2n }).catch((err) => err);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // In flight: Podman has sent SIGTERM and waits out the timeout.
+      await waitFor(async () => (await podmanState(containerId)) === "stopping", {
+        what: "the container to be stopping",
+      });
       // SIGTERM by hand: the harness's stop() would also remove its network, and with it the container.
       cri.process.kill("SIGTERM");
       assert.equal((await cri.process.exited).code, 0);
@@ -215,7 +213,7 @@ Deno.test(
   },
 );
 
-Deno.test("pods that come and go one at a time leave no zombie under the Podman service", integration, async () => {
+Deno.test("pods that come and go one at a time leave no zombie under the Podman service", async () => {
   const image = await ensureBusyboxImage();
   await using dir = await makeTempDir("zombies");
   const podmanSocket = `${dir.path}/podman.sock`;
@@ -234,7 +232,6 @@ Deno.test("pods that come and go one at a time leave no zombie under the Podman 
 
 Deno.test(
   "a Podman whose OCI runtime cannot run containers here: the embedded one gets one that can, an external one is reported",
-  integration,
   async (t) => {
     await using dir = await makeTempDir("ociruntime");
     // Podman configured with crun alone (CONTAINERS_CONF replaces every other containers.conf).

@@ -20,7 +20,6 @@ import { httpGetInNetns, runInNetns, serveHttpInNetns } from "./harness/netns.ts
 import { startPodmanService } from "./harness/podman_service.ts";
 import { freePort, makeTempDir, processExists, uniqueName, waitFor } from "./harness/temp.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
 type SandboxConfig = MessageInitShape<typeof PodSandboxConfigSchema>;
 
 function rejectsWith(code: grpcStatus, pattern: RegExp) {
@@ -65,7 +64,6 @@ function ipInSubnet(ip: string, subnet: string): boolean {
 
 Deno.test(
   "pod sandbox lifecycle: run, status, list, stop, remove — idempotent where kubelet needs it",
-  integration,
   async (t) => {
     await using podman = await startPodmanService();
     await using cri = await startCriServer({ podmanSocket: podman.socketPath });
@@ -193,7 +191,6 @@ Deno.test(
 
 Deno.test(
   "pod networking: two pods talk HTTP by pod IP, and a hostPort answers on 127.0.0.1",
-  integration,
   async (t) => {
     await using podman = await startPodmanService();
     await using cri = await startCriServer({ podmanSocket: podman.socketPath });
@@ -229,7 +226,7 @@ Deno.test(
   },
 );
 
-Deno.test("host-network and host-PID sandboxes share the node's namespaces", integration, async () => {
+Deno.test("host-network and host-PID sandboxes share the node's namespaces", async () => {
   await using podman = await startPodmanService();
   await using cri = await startCriServer({ podmanSocket: podman.socketPath });
   await using logs = await makeTempDir("logs");
@@ -260,7 +257,6 @@ Deno.test("host-network and host-PID sandboxes share the node's namespaces", int
 
 Deno.test(
   "restart safety: after SIGKILL, a new cri-podman lists every sandbox exactly as before",
-  integration,
   async () => {
     await using podman = await startPodmanService();
     await using logs = await makeTempDir("logs");
@@ -297,7 +293,7 @@ Deno.test(
   },
 );
 
-Deno.test("bad sandbox input: a clear error naming the field, and no pod left behind", integration, async (t) => {
+Deno.test("bad sandbox input: a clear error naming the field, and no pod left behind", async (t) => {
   await using podman = await startPodmanService();
   await using cri = await startCriServer({ podmanSocket: podman.socketPath });
   await using logs = await makeTempDir("logs");
@@ -395,7 +391,7 @@ Deno.test("bad sandbox input: a clear error naming the field, and no pod left be
   );
 });
 
-Deno.test("runtime handlers, sysctls and recorded cgroup facts; the infra image is pinned", integration, async (t) => {
+Deno.test("runtime handlers, sysctls and recorded cgroup facts; the infra image is pinned", async (t) => {
   await using podman = await startPodmanService();
   await using cri = await startCriServer({
     podmanSocket: podman.socketPath,
@@ -445,7 +441,7 @@ Deno.test("runtime handlers, sysctls and recorded cgroup facts; the infra image 
   }
 });
 
-Deno.test("ListPodSandbox sees an infra container killed behind our back within a second", integration, async () => {
+Deno.test("ListPodSandbox sees an infra container killed behind our back within a second", async () => {
   await using podman = await startPodmanService();
   await using cri = await startCriServer({ podmanSocket: podman.socketPath });
   await using logs = await makeTempDir("logs");

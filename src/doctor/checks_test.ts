@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { healthyFacts, HOME, USER_CONTAINERS_CONF } from "./_fixtures.ts";
+import { healthyFacts, HOME, USER_CONTAINERS_CONF } from "../../tests/harness/doctor_host.ts";
 import {
   type Check,
   CHECK_IDS,

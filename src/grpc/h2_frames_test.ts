@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import http2 from "node:http2";
-import net from "node:net";
 import {
   CLIENT_PREFACE,
   ClientStreamRewriter,
@@ -16,10 +14,10 @@ import {
   isValidAuthority,
 } from "./h2_frames.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder } from "./hpack_codec.ts";
-import { type EchoedRequest, type Frame, headersPayload, hf, splitFrames, startEchoServer } from "./_h2_testing.ts";
+import { type Frame, headersPayload, hf, splitFrames } from "../../tests/harness/h2.ts";
 
 // Header blocks are built and read with our own HPACK codec here: hpack_codec_test.ts checks it against RFC 7541's
-// examples and against nghttp2, and the last test below runs the rewriter between two node:http2 (nghttp2) peers.
+// examples, and tests/grpc_nghttp2_test.ts runs both against node:http2 (nghttp2) peers over sockets.
 
 const SOCKET_PATH = "/var/run/cri-podman/cri.sock";
 const requestFields = (authority: string, path = "/runtime.v1.RuntimeService/Version"): HeaderField[] => [
@@ -308,72 +306,3 @@ Deno.test("ClientStreamRewriter replaces the authority with the configured one",
 });
 
 // One request through a node:http2 client session; resolves with the echo server's report.
-function echoRequest(client: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders): Promise<EchoedRequest> {
-  return new Promise((resolve, reject) => {
-    const request = client.request(headers);
-    let body = "";
-    request.setEncoding("utf8");
-    request.on("data", (chunk: string) => body += chunk);
-    request.on("error", reject);
-    request.on("end", () => resolve(JSON.parse(body)));
-    // A stream the server reset, or a connection it ended, closes without "end": fail rather than hang.
-    request.on("close", () => reject(new Error(`Stream closed before its end (code ${request.rstCode})`)));
-    request.end();
-  });
-}
-
-Deno.test("ClientStreamRewriter carries a node:http2 client's requests to a node:http2 server, HPACK tables in step", async () => {
-  // nghttp2 encodes what the rewriter decodes, and decodes what it re-encodes, over 200 blocks with evictions.
-  const server = await startEchoServer();
-  const tapPath = `${server.path}.tap`;
-  const rewriters: ClientStreamRewriter[] = [];
-  const sockets: net.Socket[] = [];
-  const tap = net.createServer((downstream) => {
-    const rewriter = new ClientStreamRewriter();
-    rewriters.push(rewriter);
-    const upstream = net.connect(server.path);
-    sockets.push(downstream, upstream);
-    downstream.on("data", (chunk: Buffer) => upstream.write(rewriter.push(chunk)));
-    upstream.on("data", (chunk: Buffer) => downstream.write(chunk));
-    downstream.on("close", () => upstream.destroy());
-    upstream.on("close", () => downstream.destroy());
-    downstream.on("error", () => {});
-    upstream.on("error", () => {});
-  });
-  await new Promise<void>((resolve) => tap.listen(tapPath, resolve));
-  const client = http2.connect("http://localhost", { createConnection: () => net.connect(tapPath) });
-  const sessionErrors: Error[] = [];
-  client.on("error", (err: Error) => sessionErrors.push(err));
-  try {
-    for (let i = 0; i < 200; i++) {
-      const authority = i % 3 === 0 ? "localhost:1234" : SOCKET_PATH;
-      const sensitive = i % 10 === 0 ? ["x-token"] : [];
-      const headers: http2.OutgoingHttpHeaders = {
-        ":method": "POST",
-        ":path": `/test.Echo/Echo${i % 7}`,
-        ":authority": authority,
-        "content-type": "application/grpc",
-        "x-request-id": `req-${i}`,
-        "x-pad": "p".repeat((i * 37) % 700),
-        "x-token": `t${i % 4}`,
-        [http2.sensitiveHeaders]: sensitive,
-      };
-      const echoed = await echoRequest(client, headers);
-      const received = new Map(echoed.headers);
-      assert.equal(received.get(":authority"), i % 3 === 0 ? authority : "localhost", `request ${i}`);
-      for (const name of [":method", ":path", "content-type", "x-request-id", "x-pad", "x-token"]) {
-        assert.equal(received.get(name), headers[name], `request ${i}: ${name}`);
-      }
-      assert.deepEqual(echoed.sensitive, sensitive, `request ${i}: never-indexed fields`);
-    }
-  } finally {
-    client.destroy();
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => tap.close(() => resolve()));
-    await server.close();
-  }
-  assert.deepEqual(sessionErrors, []);
-  assert.equal(rewriters.length, 1);
-  assert.equal(rewriters[0]!.stats.headerBlocks, 200);
-  assert.equal(rewriters[0]!.stats.authoritiesRewritten, 133);
-});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { type EchoedRequest, field, hf, RawH2Client, startEchoServer } from "./_h2_testing.ts";
+import { hf, seededRandom } from "../../tests/harness/h2.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack_codec.ts";
 import { entrySize } from "./hpack_table.ts";
 
@@ -25,16 +25,6 @@ function dynamicTable(decoder: HpackDecoder): { entries: string[]; size: number 
     size += entrySize(name, value);
   }
   return { entries, size };
-}
-
-// A small deterministic PRNG (mulberry32), so that a failing random case can be replayed.
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 interface Step {
@@ -275,7 +265,7 @@ Deno.test("HpackDecoder.decode() rejects malformed blocks with HpackError (table
 });
 
 Deno.test("HpackDecoder.decode() throws only HpackError on random octets, and returns", () => {
-  const random = prng(7541);
+  const random = seededRandom(7541);
   let rejected = 0;
   for (let i = 0; i < 3000; i++) {
     const decoder = new HpackDecoder(random() < 0.5 ? 4096 : 64);
@@ -296,7 +286,7 @@ Deno.test("HpackDecoder.decode() throws only HpackError on random octets, and re
 });
 
 Deno.test("HpackEncoder and HpackDecoder round-trip random header lists over many blocks (seeded)", async (t) => {
-  const random = prng(20151206);
+  const random = seededRandom(20151206);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const text = (max: number) =>
     String.fromCharCode(
@@ -326,78 +316,5 @@ Deno.test("HpackEncoder and HpackDecoder round-trip random header lists over man
         assert.deepEqual(decoder.decode(encoder.encode(fields)), fields, `block ${block}`);
       }
     });
-  }
-});
-
-// Every octet a field value may hold: HTAB, space, visible ASCII and obs-text (RFC 9113 §8.2.1; node:http2 refuses
-// the other control characters).
-const VALUE_OCTETS = String.fromCharCode(
-  9,
-  ...Array.from({ length: 95 }, (_, i) => 0x20 + i),
-  ...Array.from({ length: 128 }, (_, i) => 0x80 + i),
-);
-
-Deno.test("HpackEncoder and HpackDecoder interoperate with node:http2 (nghttp2) over many blocks", async (t) => {
-  // The raw client encodes requests with our encoder and decodes responses with our decoder; the echo server's
-  // node:http2 decodes and encodes with nghttp2, and reports what it decoded.
-  const server = await startEchoServer();
-  try {
-    for (const headerTableSize of [4096, 256]) {
-      await t.step(`client header table of ${headerTableSize} octets`, async () => {
-        const random = prng(headerTableSize);
-        const client = await RawH2Client.connect(server.path, { headerTableSize });
-        try {
-          // Values mix common characters with any octet a field value may hold, no whitespace at either end. A low
-          // share of rare octets keeps Huffman coding shorter, so that their long codes cross the wire too.
-          const common = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/=+;,";
-          const octet = (rare: number) =>
-            random() >= rare
-              ? common[Math.floor(random() * common.length)]!
-              : VALUE_OCTETS[Math.floor(random() * VALUE_OCTETS.length)]!;
-          const value = (max: number) => {
-            const rare = [0, 0.03, 0.1, 0.5][Math.floor(random() * 4)]!;
-            return `v${Array.from({ length: Math.floor(random() * max) }, () => octet(rare)).join("")}v`;
-          };
-          const values = Array.from({ length: 40 }, () => value(random() < 0.2 ? 300 : 30));
-          for (let i = 0; i < 300; i++) {
-            const names = new Set(
-              Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 25)),
-            );
-            const custom = [...names].map((n) => ({
-              name: `x-h${n}`,
-              value: random() < 0.3 ? value(20) : values[Math.floor(random() * values.length)]!,
-              neverIndex: random() < 0.15,
-            }));
-            const fields = [
-              hf(":method", "GET"),
-              hf(":scheme", "http"),
-              hf(":path", `/echo/${i % 13}`),
-              hf(":authority", "localhost"),
-              ...custom,
-            ];
-            const result = await client.request(fields);
-            const echoed = JSON.parse(new TextDecoder().decode(result.data)) as EchoedRequest;
-            const received = new Map(echoed.headers);
-            for (const f of fields) {
-              assert.equal(received.get(f.name), f.value, `request ${i}: ${f.name} at the server`);
-            }
-            assert.deepEqual(
-              echoed.sensitive.toSorted(),
-              custom.filter((f) => f.neverIndex).map((f) => f.name).toSorted(),
-              `request ${i}: never-indexed at the server`,
-            );
-            assert.equal(field(result.headers, ":status"), "200");
-            const copies = result.headers.filter((f) => f.name.startsWith("y-"));
-            const expected = custom.map((f) => ({ ...f, name: `y-${f.name.slice(2)}` }));
-            const byName = (a: HeaderField, b: HeaderField) => a.name.localeCompare(b.name);
-            assert.deepEqual(copies.toSorted(byName), expected.toSorted(byName), `response ${i}: headers we decoded`);
-          }
-        } finally {
-          await client.end();
-        }
-      });
-    }
-  } finally {
-    await server.close();
   }
 });

@@ -202,8 +202,23 @@ Deno.test("createLogger()", async (t) => {
     },
   });
 
-  await t.step("silentLogger drops everything", () => {
-    for (const l of LEVELS) silentLogger[l]("nothing", { a: 1 });
-    silentLogger.with({ a: 1 }).error("nothing");
+  await t.step("silentLogger drops everything, at every level and through with()", () => {
+    // createLogger() writes with console.error unless given a writer: catch whatever reaches a console method.
+    const written: string[] = [];
+    const methods = ["error", "warn", "log", "info", "debug"] as const;
+    const saved = methods.map((m) => console[m]);
+    for (const m of methods) console[m] = (...args: unknown[]) => void written.push(`console.${m}: ${args.join(" ")}`);
+    try {
+      for (const l of LEVELS) {
+        silentLogger[l]("nothing", { a: 1 });
+        silentLogger.with({ rpc: "PullImage" })[l]("nothing either");
+      }
+      assert.deepEqual(written, []);
+      // The trap works: a logger with the default writer is caught by it.
+      createLogger({ level: "debug", format: "text" }).error("visible");
+      assert.equal(written.length, 1);
+    } finally {
+      methods.forEach((m, i) => (console[m] = saved[i]!));
+    }
   });
 });

@@ -3,8 +3,8 @@
  * changes one fact.
  * @module
  */
-import { storagePaths } from "../host/storage.ts";
-import type { DoctorFacts } from "./facts.ts";
+import { storagePaths } from "../../src/host/storage.ts";
+import type { DoctorFacts } from "../../src/doctor/facts.ts";
 
 /** The home of the test user "alice" (uid 1000). */
 export const HOME = "/home/alice";

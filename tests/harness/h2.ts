@@ -1,5 +1,5 @@
 /**
- * Test helpers (not used by the runtime): an HTTP/2 frame splitter, a raw HTTP/2 client over a unix socket that can
+ * HTTP/2 test helpers (not used by the runtime): a frame splitter, a raw HTTP/2 client over a unix socket that can
  * send what Go clients send, including a socket path as `:authority`, and a `node:http2` echo server. The raw client
  * codes its header blocks with our own HPACK codec; against the echo server or grpc-js, whose HPACK is nghttp2's
  * inside Deno's `node:http2`, every exchange checks that codec against an independent one.
@@ -18,8 +18,8 @@ import {
   type FrameHeader,
   frameHeaderBlock,
   FrameType,
-} from "./h2_frames.ts";
-import { DEFAULT_HEADER_TABLE_SIZE, type HeaderField, HpackDecoder, HpackEncoder } from "./hpack_codec.ts";
+} from "../../src/grpc/h2_frames.ts";
+import { DEFAULT_HEADER_TABLE_SIZE, type HeaderField, HpackDecoder, HpackEncoder } from "../../src/grpc/hpack_codec.ts";
 
 /** A frame taken apart. */
 export interface Frame extends FrameHeader {
@@ -104,8 +104,8 @@ export interface RawH2ClientOptions {
 
 /**
  * A minimal HTTP/2 client over a unix socket speaking just enough of the protocol for gRPC unary calls and simple
- * requests: it ACKs SETTINGS and PING, returns connection flow-control credit, and can send arbitrary frames, GOAWAY
- * included. It assumes the server's default header table size (4096) for its encoder.
+ * requests: it ACKs SETTINGS and PING, returns connection flow-control credit, can send arbitrary frames, GOAWAY
+ * included, and can PING the server to know what it has read. It assumes the server's default header table size (4096) for its encoder.
  */
 export class RawH2Client {
   readonly #socket: net.Socket;
@@ -117,6 +117,8 @@ export class RawH2Client {
   #unacked = 0;
   #pendingBlock: { streamId: number; endStream: boolean; fragments: Uint8Array[] } | undefined;
   #closed = false;
+  readonly #pings = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
+  #pingCount = 0;
   /** Frames received on stream 0 (SETTINGS, GOAWAY, ...), for assertions. */
   readonly connectionFrames: Frame[] = [];
   /** Resolves when the socket has closed. */
@@ -131,6 +133,10 @@ export class RawH2Client {
       this.#closed = true;
       for (const [id, stream] of this.#streams) stream.reject(new Error(`Connection closed before stream ${id} ended`));
       this.#streams.clear();
+      for (const ping of this.#pings.values()) {
+        ping.reject(new Error("Connection closed before the PING was acknowledged"));
+      }
+      this.#pings.clear();
     });
   }
 
@@ -171,6 +177,21 @@ export class RawH2Client {
     view.setUint32(0, lastStreamId);
     view.setUint32(4, errorCode);
     this.sendRaw(encodeFrame(FrameType.GOAWAY, 0, 0, payload));
+  }
+
+  /**
+   * Sends a PING and resolves when the server acknowledges it. A server handles frames in order, so the ACK shows
+   * that it has read everything sent before the PING: a barrier, e.g. after a request or a GOAWAY.
+   */
+  ping(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("Connection closed"));
+    this.#pingCount += 1;
+    const payload = new Uint8Array(8);
+    new DataView(payload.buffer).setUint32(4, this.#pingCount);
+    const key = payload.join(",");
+    const acked = new Promise<void>((resolve, reject) => this.#pings.set(key, { resolve, reject }));
+    this.sendRaw(encodeFrame(FrameType.PING, 0, 0, payload));
+    return acked;
   }
 
   /** Starts a unary gRPC call and resolves with what came back on its stream. */
@@ -236,9 +257,16 @@ export class RawH2Client {
           this.sendRaw(encodeFrame(FrameType.SETTINGS, FrameFlag.ACK, 0, new Uint8Array(0)));
         }
         return;
-      case FrameType.PING:
-        if (!(frame.flags & FrameFlag.ACK)) this.sendRaw(encodeFrame(FrameType.PING, FrameFlag.ACK, 0, frame.payload));
+      case FrameType.PING: {
+        if (!(frame.flags & FrameFlag.ACK)) {
+          this.sendRaw(encodeFrame(FrameType.PING, FrameFlag.ACK, 0, frame.payload));
+          return;
+        }
+        const key = frame.payload.join(",");
+        this.#pings.get(key)?.resolve();
+        this.#pings.delete(key);
         return;
+      }
       case FrameType.DATA: {
         const stream = this.#streams.get(frame.streamId);
         let data = frame.payload;
@@ -377,5 +405,15 @@ export async function startEchoServer(): Promise<EchoServer> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Deno.remove(dir, { recursive: true });
     },
+  };
+}
+
+/** A seeded pseudo-random generator (mulberry32) of numbers in [0, 1): the same sequence for the same seed. */
+export function seededRandom(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
 }
