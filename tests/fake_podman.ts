@@ -86,6 +86,53 @@ export type ExecBehaviour = (containerId: string, argv: readonly string[], opts:
 const hex = (n: number) =>
   Array.from(crypto.getRandomValues(new Uint8Array(n / 2)), (b) => b.toString(16).padStart(2, "0")).join("");
 
+/** What a streamed process (exec.open, containers.attach) does in the fake: reads stdin, writes, ends with a code. */
+export type StreamBehaviour = (io: {
+  argv: readonly string[];
+  tty: boolean;
+  stdin: AsyncIterable<Uint8Array>;
+  stdout(bytes: Uint8Array): void;
+  stderr(bytes: Uint8Array): void;
+  /** Terminal sizes received so far. */
+  sizes: { width: number; height: number }[];
+}) => Promise<number>;
+
+/** A queue of chunks read with `for await`: push() adds, end() finishes. */
+class ChunkQueue implements AsyncIterable<Uint8Array> {
+  readonly #items: Uint8Array[] = [];
+  #ended = false;
+  #wake: (() => void) | undefined;
+  push(chunk: Uint8Array): void {
+    this.#items.push(chunk);
+    this.#wake?.();
+  }
+  end(): void {
+    this.#ended = true;
+    this.#wake?.();
+  }
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    while (true) {
+      const item = this.#items.shift();
+      if (item) {
+        yield item;
+        continue;
+      }
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => this.#wake = resolve);
+      this.#wake = undefined;
+    }
+  }
+}
+
+/** Docker's 8-byte frame header (stream, 0, 0, 0, big-endian length) and the payload, as Podman sends without a TTY. */
+function dockerFrame(stream: 1 | 2, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + payload.length);
+  out[0] = stream;
+  new DataView(out.buffer).setUint32(4, payload.length);
+  out.set(payload, 8);
+  return out;
+}
+
 /** The fake. Use its groups as `ctx.podman` (it implements PodmanPort) and inspect its state in assertions. */
 export class FakePodman implements PodmanPort {
   readonly pods_ = new Map<string, FakePod>();
@@ -110,6 +157,13 @@ export class FakePodman implements PodmanPort {
   };
   /** What exec answers. */
   execBehaviour: ExecBehaviour = () => Promise.resolve({ exitCode: 0 });
+  /** What a streamed exec or attach does (default: copies stdin to stdout, exit code 0). */
+  streamBehaviour: StreamBehaviour = async (io) => {
+    for await (const chunk of io.stdin) io.stdout(chunk);
+    return 0;
+  };
+  /** Exec sessions and attachments still open. */
+  readonly openStreams = new Set<string>();
   readonly #failures = new Map<string, Array<{ what: PodmanError | "hang"; when: (args: unknown[]) => boolean }>>();
   readonly #subscribers = new Set<{ types: readonly string[]; handlers: PodmanEventHandlers }>();
   #heldEvents: Array<() => void> | undefined;
@@ -349,6 +403,19 @@ export class FakePodman implements PodmanPort {
       }),
     update: (id, resources, opts) =>
       this.#call("containers.update", [id, resources], opts, () => void this.#container(id)),
+    attach: (id, opts) =>
+      this.#call("containers.attach", [id, opts.stdin, opts.stdout, opts.stderr], opts, () => {
+        const c = this.#container(id);
+        if (c.status !== "running") {
+          throw new PodmanError("not-running", `Cannot attach to container "${id}": container state improper`);
+        }
+        const { exitCode: _exitCode, kill: _kill, ...stream } = this.#stream(
+          `attach:${c.id}`,
+          [],
+          Boolean(c.spec?.terminal),
+        );
+        return stream;
+      }),
   };
 
   readonly networks: NetworksPort = {
@@ -382,6 +449,14 @@ export class FakePodman implements PodmanPort {
   };
 
   readonly exec: ExecPort = {
+    open: (containerId, argv, opts) =>
+      this.#call("exec.open", [containerId, argv, opts.tty, opts.stdin], opts, () => {
+        const c = this.#container(containerId);
+        if (c.status !== "running") {
+          throw new PodmanError("not-running", `Cannot exec in container "${containerId}": container state improper`);
+        }
+        return { execId: hex(64), ...this.#stream(`exec:${c.id}:${hex(8)}`, argv, opts.tty) };
+      }),
     run: (containerId, argv, opts = {}) =>
       this.#call("exec.run", [containerId, argv], opts, async (): Promise<ExecRunResult> => {
         const c = this.#container(containerId);
@@ -398,6 +473,46 @@ export class FakePodman implements PodmanPort {
         };
       }),
   };
+
+  #stream(key: string, argv: readonly string[], tty: boolean) {
+    const stdin = new ChunkQueue();
+    const output = new ChunkQueue();
+    const sizes: { width: number; height: number }[] = [];
+    this.openStreams.add(key);
+    let killed = false;
+    const done = this.streamBehaviour({
+      argv,
+      tty,
+      stdin,
+      sizes,
+      stdout: (b) => output.push(tty ? b.slice() : dockerFrame(1, b)),
+      stderr: (b) => output.push(tty ? b.slice() : dockerFrame(2, b)),
+    }).finally(() => output.end());
+    return {
+      output: () => output,
+      write: (chunk: Uint8Array) => {
+        stdin.push(chunk.slice());
+        return Promise.resolve();
+      },
+      endInput: () => stdin.end(),
+      resize: (size: { width: number; height: number }) => {
+        sizes.push(size);
+        return Promise.resolve();
+      },
+      exitCode: () => done.then((code) => (killed ? 137 : code)),
+      kill: () => {
+        killed = true;
+        stdin.end();
+        output.end();
+        return Promise.resolve();
+      },
+      close: () => {
+        this.openStreams.delete(key);
+        output.end();
+        return Promise.resolve();
+      },
+    };
+  }
 
   readonly events: EventsPort = {
     subscribe: (types, handlers): EventSubscription => {
@@ -653,5 +768,8 @@ function uniquePrefix<T extends { id: string }>(items: T[], prefix: string): T |
 }
 
 function structuredCloneIfObject<T>(value: T): T {
-  return value !== null && typeof value === "object" && !(value instanceof Uint8Array) ? structuredClone(value) : value;
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array) return value;
+  // Streams (exec.open, attach) are live objects with methods: handed out as they are.
+  if (Object.values(value).some((v) => typeof v === "function")) return value;
+  return structuredClone(value);
 }

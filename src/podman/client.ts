@@ -166,7 +166,12 @@ export class PodmanHttp {
    * Hijacks a connection of its own (`POST … Upgrade: tcp`, exec and attach): Podman answers 101 and the socket
    * carries the stream. undici reports any other answer as a bare "bad upgrade"; the caller may find out more.
    */
-  async upgrade(what: string, path: string, body: unknown, opts: { signal?: AbortSignal | undefined } = {}): Promise<{
+  async upgrade(
+    what: string,
+    path: string,
+    body: unknown | undefined,
+    opts: { signal?: AbortSignal | undefined } = {},
+  ): Promise<{
     socket: Duplex;
     close: () => Promise<void>;
   }> {
@@ -177,13 +182,13 @@ export class PodmanHttp {
       await client.destroy().catch(() => {});
     };
     try {
-      const upgradeOptions: Dispatcher.UpgradeOptions & { body: string } = {
+      // undici's types omit `body` for upgrades, but it sends it (the options go to dispatch as they are). No body
+      // at all for attach: Podman hands whatever follows the headers of a hijacked attach to the container's stdin.
+      const upgradeOptions: Dispatcher.UpgradeOptions & { body?: string } = {
         method: "POST",
         path: buildPath(path),
         protocol: "tcp",
-        headers: { "content-type": "application/json" },
-        // undici's types omit `body` for upgrades, but it sends it (the options go to dispatch as they are).
-        body: JSON.stringify(body),
+        ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
         ...(opts.signal ? { signal: opts.signal } : {}),
       };
       const upgraded = await client.upgrade(upgradeOptions);

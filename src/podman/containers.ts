@@ -4,8 +4,31 @@
  */
 import { unlessNotFound } from "./errors.ts";
 import type { PodmanHttp } from "./client.ts";
+import { HijackedStream } from "./hijacked.ts";
 import type { CallOptions, ContainersPort } from "./port.ts";
 import type { LibpodContainerInspect, LibpodContainerListItem, LibpodContainerSpec } from "./types.ts";
+
+/** Options of {@link PodmanContainers.attach}. */
+export interface AttachOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+/** An attachment to a container's main process. */
+export interface AttachStream {
+  /** What the process writes (raw with a TTY, 8-byte-framed stdout/stderr without). */
+  output(): AsyncIterable<Uint8Array>;
+  /** Writes to the process's stdin (back-pressure). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Ends the attachment's stdin. */
+  endInput(): void;
+  /** Sets the container's terminal size. */
+  resize(size: { width: number; height: number }): Promise<void>;
+  /** Detaches. */
+  close(): Promise<void>;
+}
 
 /** Container operations on one Podman. */
 export class PodmanContainers implements ContainersPort {
@@ -91,6 +114,31 @@ export class PodmanContainers implements ContainersPort {
       ),
     );
     return res?.body;
+  }
+
+  /**
+   * Attaches to a running container's main process: its stdin (when asked and the container keeps it open), stdout
+   * and stderr, raw with a TTY, 8-byte-framed without.
+   */
+  async attach(id: string, opts: AttachOptions): Promise<AttachStream> {
+    const what = `Cannot attach to container "${id}"`;
+    const path = `/containers/${encodeURIComponent(id)}`;
+    const query = new URLSearchParams({
+      stream: "true",
+      logs: "false",
+      stdin: String(opts.stdin),
+      stdout: String(opts.stdout),
+      stderr: String(opts.stderr),
+    });
+    const upgraded = await this.#http.upgrade(what, `${path}/attach?${query}`, undefined, { signal: opts.signal });
+    return Object.assign(new HijackedStream(upgraded.socket, upgraded.close), {
+      resize: async (size: { width: number; height: number }) => {
+        await this.#http.json(`Cannot resize container "${id}"`, "POST", `${path}/resize`, {
+          query: { h: size.height, w: size.width },
+          okStatuses: [201],
+        });
+      },
+    });
   }
 
   /** Applies new OCI resources to a running container (needs cgroups). */

@@ -21,6 +21,7 @@ import type { Duplex } from "node:stream";
 import { CriError } from "../errors.ts";
 import { killProcessTree } from "../host/processes.ts";
 import { PodmanHttp } from "./client.ts";
+import { HijackedStream } from "./hijacked.ts";
 import type { ExecPort } from "./port.ts";
 import { errorForStatus, errorForTransport, isPodmanFailure, PodmanError } from "./errors.ts";
 
@@ -59,6 +60,37 @@ export interface ExecRunResult {
   truncated: boolean;
 }
 
+/** Options of {@link PodmanExec.open}. */
+export interface ExecOpenOptions {
+  tty: boolean;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** The terminal size the command starts with (TTY sessions); Podman refuses a resize until the command runs. */
+  size?: { width: number; height: number } | undefined;
+  /** Aborts the start (not the command: see {@link ExecStream.kill}). */
+  signal?: AbortSignal | undefined;
+}
+
+/** A running exec session whose streams the caller drives. */
+export interface ExecStream {
+  readonly execId: string;
+  /** What the command writes (raw with a TTY, 8-byte-framed stdout/stderr without). */
+  output(): AsyncIterable<Uint8Array>;
+  /** Writes to the command's stdin (back-pressure). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Ends the command's stdin. */
+  endInput(): void;
+  /** Sets the terminal size (TTY sessions). */
+  resize(size: { width: number; height: number }): Promise<void>;
+  /** The exit code, once Podman recorded it (after the output ended). */
+  exitCode(): Promise<number>;
+  /** Kills the command and everything it started. */
+  kill(): Promise<void>;
+  /** Drops the connection. */
+  close(): Promise<void>;
+}
+
 /** The slice of `GET /exec/{id}/json` we read. */
 interface ExecInspect {
   Running: boolean;
@@ -68,6 +100,8 @@ interface ExecInspect {
 
 /** How long to wait for the stream to end once the command was killed. */
 const DRAIN_AFTER_KILL_MS = 5_000;
+/** How long a terminal size waits for its exec session's process to start. */
+const RESIZE_WAIT_MS = 3_000;
 /** How long to wait for Podman to record the exit after the stream ended. */
 const EXIT_WAIT_MS = 5_000;
 
@@ -144,6 +178,38 @@ export class PodmanExec implements ExecPort {
     };
   }
 
+  /**
+   * Starts `argv` in container `containerId` with the streams the caller drives (the streaming server's exec): a TTY
+   * or not, stdin or not. Rejects as {@link run} does when the container is unknown or does not run.
+   */
+  async open(containerId: string, argv: readonly string[], opts: ExecOpenOptions): Promise<ExecStream> {
+    const what = `Cannot exec in container "${containerId}"`;
+    if (argv.length === 0) throw new CriError("InvalidArgument", `${what}: the command is empty`);
+    const execId = await this.#create(what, containerId, argv, opts.stdin, {
+      tty: opts.tty,
+      stdout: opts.stdout,
+      stderr: opts.stderr,
+      signal: opts.signal,
+    });
+    let upgraded;
+    try {
+      upgraded = await this.#http.upgrade(what, `/exec/${encodeURIComponent(execId)}/start`, {
+        Detach: false,
+        Tty: opts.tty,
+        ...(opts.tty && opts.size ? { h: opts.size.height, w: opts.size.width } : {}),
+      }, { signal: opts.signal });
+    } catch (err) {
+      throw await this.#startError(what, execId, err);
+    }
+    const stream = new HijackedStream(upgraded.socket, upgraded.close);
+    return Object.assign(stream, {
+      execId,
+      resize: (size: { width: number; height: number }) => this.#resize(execId, size),
+      exitCode: () => this.#exitCode(what, execId),
+      kill: () => this.#kill(execId),
+    });
+  }
+
   /** Closes the client if this object opened it (its close ends open exec connections too). */
   async close(): Promise<void> {
     if (this.#ownsHttp) await this.#http.close();
@@ -154,14 +220,18 @@ export class PodmanExec implements ExecPort {
     containerId: string,
     argv: readonly string[],
     attachStdin: boolean,
-    opts: ExecRunOptions,
+    opts: Pick<ExecRunOptions, "env" | "user" | "workDir" | "signal"> & {
+      tty?: boolean | undefined;
+      stdout?: boolean | undefined;
+      stderr?: boolean | undefined;
+    },
   ): Promise<string> {
     const body = {
       Cmd: argv,
       AttachStdin: attachStdin,
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
+      AttachStdout: opts.stdout ?? true,
+      AttachStderr: opts.stderr ?? true,
+      Tty: opts.tty ?? false,
       ...(opts.env?.length ? { Env: opts.env } : {}),
       ...(opts.user ? { User: opts.user } : {}),
       ...(opts.workDir ? { WorkingDir: opts.workDir } : {}),
@@ -202,6 +272,30 @@ export class PodmanExec implements ExecPort {
       signal,
     });
     return res.body;
+  }
+
+  /**
+   * Sets an exec session's terminal size. Podman answers 101 to the start before the process runs and refuses a
+   * resize until it does ("exec session state improper"), while clients send their size at once: a session that has
+   * not started yet is waited for (up to {@link RESIZE_WAIT_MS}); one that has ended is left alone.
+   */
+  async #resize(execId: string, size: { width: number; height: number }): Promise<void> {
+    const what = `Cannot resize exec session "${execId}"`;
+    const until = Date.now() + RESIZE_WAIT_MS;
+    for (let wait = 2;; wait = Math.min(wait * 2, 50)) {
+      try {
+        await this.#http.json(what, "POST", `/exec/${encodeURIComponent(execId)}/resize`, {
+          query: { h: size.height, w: size.width },
+          okStatuses: [201],
+        });
+        return;
+      } catch (err) {
+        const info = await this.#inspect(what, execId);
+        const notStartedYet = !info.Running && info.Pid === 0;
+        if (!notStartedYet || Date.now() >= until) throw err;
+      }
+      await sleep(wait);
+    }
   }
 
   /** Kills the session's process and everything it started; a session that never started or has ended is left. */

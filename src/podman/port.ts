@@ -6,7 +6,8 @@
  * @module
  */
 import type { PodmanEventHandlers } from "./events.ts";
-import type { ExecRunOptions, ExecRunResult } from "./exec.ts";
+import type { AttachOptions, AttachStream } from "./containers.ts";
+import type { ExecOpenOptions, ExecRunOptions, ExecRunResult, ExecStream } from "./exec.ts";
 import type {
   LibpodContainerInspect,
   LibpodContainerListItem,
@@ -89,6 +90,8 @@ export interface ContainersPort {
   inspect(id: string, opts?: CallOptions): Promise<LibpodContainerInspect | undefined>;
   /** Applies new OCI resources to a running container (needs cgroups). */
   update(id: string, resources: Record<string, unknown>, opts?: CallOptions): Promise<void>;
+  /** Attaches to a running container's main process (hijacked stream). */
+  attach(id: string, opts: AttachOptions): Promise<AttachStream>;
 }
 
 /** Network endpoints. */
@@ -110,6 +113,8 @@ export interface NetworksPort {
 export interface ExecPort {
   /** Runs `argv` in the container; a stopped container is "not-running", an absent one "not-found". */
   run(containerId: string, argv: readonly string[], opts?: ExecRunOptions): Promise<ExecRunResult>;
+  /** Starts `argv` with streams the caller drives (hijacked): the streaming server's exec. */
+  open(containerId: string, argv: readonly string[], opts: ExecOpenOptions): Promise<ExecStream>;
 }
 
 /** A running subscription to Podman's events. */
