@@ -1,0 +1,31 @@
+/**
+ * The SPDY remote-command subprotocols and what each writes on the error stream when the command ends: v4 the JSON
+ * Status, the older ones (kubelet's v1WriteStatusFunc) its message as text. The Status itself is ../status.ts's.
+ * @module
+ */
+
+import type { CommandOutcome } from "../session.ts";
+import { statusPayload } from "../status.ts";
+
+/** The remote-command subprotocols, newest first (k8s.io/apimachinery/pkg/util/remotecommand constants). */
+export const REMOTE_COMMAND_PROTOCOLS = [
+  "v4.channel.k8s.io",
+  "v3.channel.k8s.io",
+  "v2.channel.k8s.io",
+  "channel.k8s.io",
+] as const;
+
+/** One of {@link REMOTE_COMMAND_PROTOCOLS}. */
+export type RemoteCommandProtocol = typeof REMOTE_COMMAND_PROTOCOLS[number];
+
+/**
+ * The bytes kubelet writes on the error stream for `outcome` under `protocol` (see ../status.ts): v4 the Status as
+ * JSON, the older protocols its message as text and nothing on success. Undefined when nothing is written.
+ */
+export function errorStreamPayload(
+  protocol: RemoteCommandProtocol,
+  outcome: CommandOutcome,
+  command?: readonly string[],
+): Uint8Array | undefined {
+  return statusPayload(outcome, protocol === "v4.channel.k8s.io" ? "v4" : "v1", command);
+}
