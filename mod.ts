@@ -11,6 +11,7 @@ import { loadConfig, runtimeDir } from "./src/config/read.ts";
 import { defaultConfig } from "./src/config/schema.ts";
 import { runDoctor } from "./src/doctor/doctor.ts";
 import { CriError, StartupError } from "./src/errors.ts";
+import { PORT_FORWARD_HELPER_COMMAND, runPortForwardHelper } from "./src/streaming/pod_ports.ts";
 import { CRI_API_VERSION, CRI_PODMAN_VERSION, RUNTIME_NAME } from "./src/version.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -67,7 +68,10 @@ async function serve(config: Awaited<ReturnType<typeof loadConfig>>): Promise<nu
 if (import.meta.main) {
   let code: number;
   try {
-    code = await main(Deno.args);
+    // The port-forward helper of a compiled binary (no `deno` to run it with): see src/streaming/pod_ports.ts.
+    code = Deno.args[0] === PORT_FORWARD_HELPER_COMMAND
+      ? await runPortForwardHelper(Deno.args.slice(1))
+      : await main(Deno.args);
   } catch (err) {
     if (err instanceof StartupError || err instanceof CriError) {
       // A user error (flag, command, configuration, a host prerequisite, Podman that will not start): one line,
