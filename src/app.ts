@@ -27,6 +27,7 @@ import { planStorage, readStorageFacts, storagePaths, writeOverlayStorageConf } 
 import { createLogger, type Logger } from "./observability/log.ts";
 import { connectPodman, type PodmanPort } from "./podman/mod.ts";
 import { PodmanService } from "./podman/service.ts";
+import { startStreamingServer, type StreamingServer } from "./streaming/server.ts";
 import { CRI_PODMAN_VERSION } from "./version.ts";
 
 /** A running cri-podman. */
@@ -98,6 +99,30 @@ export async function startApp(config: Config, opts: { log?: Logger; host?: Host
     throw err;
   }
 
+  let streaming: StreamingServer;
+  try {
+    streaming = await startStreamingServer({
+      address: config.streaming.address,
+      port: config.streaming.port,
+      tls: await readTls(config),
+      tokenTtlMs: config.streaming.token_ttl_seconds * 1000,
+      idleTimeoutMs: config.streaming.idle_timeout_seconds * 1000,
+      maxSessions: config.streaming.max_sessions,
+      podman,
+      log,
+      portForwardSocketDir: `${runtimeDir}/cri-podman/portforward`,
+    });
+  } catch (err) {
+    await podmanService.stop();
+    await podman.close();
+    if (err instanceof StartupError) throw err;
+    throw new StartupError(
+      `Cannot serve streams on ${config.streaming.address}:${config.streaming.port} (streaming.address, ` +
+        `streaming.port): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+
   state.minOomScoreAdj = await ownOomScoreAdj();
   state.nodeHostname = hostname();
   const cache = new RuntimeCache(podman, log);
@@ -112,6 +137,7 @@ export async function startApp(config: Config, opts: { log?: Logger; host?: Host
     fsUsage: new FsUsageProbe(),
     ociRuntimes,
     podmanEmbedded: podmanService.embedded,
+    streaming: streaming.urls,
   };
   const tracker = new CallTracker();
   let listener: UnixListener;
@@ -124,6 +150,7 @@ export async function startApp(config: Config, opts: { log?: Logger; host?: Host
     );
   } catch (err) {
     await events.stop();
+    await streaming.stop();
     await podmanService.stop();
     await podman.close();
     throw new StartupError(`Cannot listen on "${config.listen}" (listen): ${(err as Error).message}`, { cause: err });
@@ -162,6 +189,8 @@ export async function startApp(config: Config, opts: { log?: Logger; host?: Host
           await tracker.settled(2_000);
         }
         await events.stop();
+        // Exec'd processes of sessions still open are ended, before Podman is.
+        await streaming.stop();
         await podmanService.stop();
         await podman.close();
         log.info("stopped");
@@ -174,6 +203,20 @@ export async function startApp(config: Config, opts: { log?: Logger; host?: Host
  * container's own stop timeout (kubelet's default termination grace is 30 s) before Podman kills it.
  */
 const FINISH_BOUND_MS = 60_000;
+
+/** The streaming server's TLS certificate and key, read from the configured PEM files (none: plain HTTP). */
+async function readTls(config: Config): Promise<{ cert: string; key: string } | undefined> {
+  const { tls_cert: certPath, tls_key: keyPath } = config.streaming;
+  if (!certPath) return undefined;
+  try {
+    return { cert: await Deno.readTextFile(certPath), key: await Deno.readTextFile(keyPath) };
+  } catch (err) {
+    throw new StartupError(
+      `Cannot read the streaming server's TLS files (streaming.tls_cert, streaming.tls_key): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
 
 function describe(calls: readonly CallSummary[]): string {
   return calls.map((c) => `${c.rpc} (${(c.ms / 1000).toFixed(1)} s)`).join(", ");

@@ -26,7 +26,20 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   translate: ["gen", "errors.ts", "podman/types.ts"],
   podman: ["errors.ts", "observability", "gen", "host"],
   host: ["errors.ts"],
-  cri: ["translate", "podman", "host", "errors.ts", "config", "observability", "gen", "version.ts"],
+  // cri/ asks the streaming server for URLs (Exec, Attach, PortForward) through the interface it exports.
+  cri: [
+    "translate",
+    "podman",
+    "host",
+    "errors.ts",
+    "config",
+    "observability",
+    "gen",
+    "version.ts",
+    "streaming/urls.ts",
+  ],
+  // The exec/attach/port-forward server: bridges client streams to Podman's exec and attach and to pods' ports.
+  streaming: ["podman", "host", "errors.ts", "config", "observability", "translate"],
   grpc: ["cri/context.ts", "cri/handler_types.ts", "errors.ts", "gen", "observability"],
   // The pure reference grammar, one definition for pods.infra_image checks and for image calls.
   config: ["errors.ts", "translate/image_ref.ts"],
@@ -49,6 +62,9 @@ const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   // The exec/attach/port-forward HTTP server; streaming/ does not exist yet, so nobody may import these today.
   hono: ["streaming"],
   "@hono/node-server": ["streaming"],
+  // WebSocket framing (RFC 6455) for the v4/v5.channel.k8s.io subprotocols: a maintained library beats our own.
+  ws: ["streaming"],
+  "@types/ws": ["streaming"],
   // The CRI message runtime is the CRI's data model, not a transport, so every layer that speaks CRI uses it, and tests
   // build messages with it; podman/, host/, config/, doctor/ and observability/ know no CRI.
   "@bufbuild/protobuf": ["gen", "grpc", "cri", "translate", TEST_FILES],

@@ -273,12 +273,12 @@ Deno.test("checkImports()", async (t) => {
   await t.step("a folder or top-level module without arrows is reported once per file", () => {
     assert.deepEqual(
       checkImports([
-        { path: "src/streaming/server.ts", text: `import { Hono } from "hono";\nimport "../cri/context.ts";` },
-        { path: "src/streaming/server_test.ts", text: `import "../cri/context.ts";` },
+        { path: "src/gadgets/server.ts", text: `import "../cri/context.ts";` },
+        { path: "src/gadgets/server_test.ts", text: `import "../cri/context.ts";` },
         { path: "src/wiring.ts", text: `` },
       ]),
       [
-        "src/streaming/server.ts: streaming/ has no entry in LAYERS (tools/check_layers.ts): add its arrows",
+        "src/gadgets/server.ts: gadgets/ has no entry in LAYERS (tools/check_layers.ts): add its arrows",
         "src/wiring.ts: wiring.ts has no entry in LAYERS (tools/check_layers.ts): add its arrows",
       ],
     );

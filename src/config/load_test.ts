@@ -62,6 +62,15 @@ Deno.test("resolveConfig() defaults", async (t) => {
       images: { insecure_registries: ["localhost", "127.0.0.1", "[::1]"] },
       pods: { infra_image: "", network: "cri-podman", default_subnet: "10.85.0.0/16" },
       runtime_handlers: {},
+      streaming: {
+        address: "127.0.0.1",
+        port: 0,
+        tls_cert: "",
+        tls_key: "",
+        token_ttl_seconds: 60,
+        idle_timeout_seconds: 14400,
+        max_sessions: 64,
+      },
       log: { level: "info", format: "text" },
     });
   });

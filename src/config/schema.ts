@@ -2,8 +2,17 @@
  * The configuration of cri-podman: one valibot schema, the single source of every key, its type and its default.
  * @module
  */
+import { isIP } from "node:net";
 import * as v from "valibot";
-import { infraImageProblem, ipv4CidrProblem, ociRuntimeProblem, registryProblem, socketPathProblem } from "./rules.ts";
+import {
+  absolutePathProblem,
+  infraImageProblem,
+  ipv4CidrProblem,
+  ociRuntimeProblem,
+  quote,
+  registryProblem,
+  socketPathProblem,
+} from "./rules.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
@@ -61,6 +70,44 @@ export const PodsConfigSchema = v.strictObject({
   default_subnet: checked(ipv4CidrProblem),
 });
 
+/** An IP address to bind the streaming server to. */
+const bindAddress = checked((text) => isIP(text) === 0 ? `${quote(text)} is not an IP address` : undefined);
+/** "" (no TLS) or an absolute path without `..`. */
+const optionalPath = checked((text) => text === "" ? undefined : absolutePathProblem(text));
+
+/** Schema of the `[streaming]` table: the exec/attach/port-forward server whose URLs Exec, Attach and PortForward return. */
+export const StreamingConfigSchema = v.pipe(
+  v.strictObject({
+    /** Address to listen on; 127.0.0.1 keeps it to this host (kubelet proxies the streams). */
+    address: bindAddress,
+    /** TCP port; 0 = a free one, chosen at start. */
+    port: v.pipe(
+      v.number(),
+      v.integer("must be an integer"),
+      v.minValue(0, "must be 0–65535"),
+      v.maxValue(65535, "must be 0–65535"),
+    ),
+    /** TLS certificate and key (PEM files); both "" = plain HTTP. */
+    tls_cert: optionalPath,
+    tls_key: optionalPath,
+    /** How long a URL's single-use token stays valid. */
+    token_ttl_seconds: v.pipe(
+      v.number(),
+      v.minValue(1, "must be at least 1"),
+      v.maxValue(3600, "must be at most 3600"),
+    ),
+    /** A session with no traffic either way for this long is closed (kubelet's default: 4 h). */
+    idle_timeout_seconds: v.pipe(
+      v.number(),
+      v.minValue(1, "must be at least 1"),
+      v.maxValue(86400, "must be at most 86400"),
+    ),
+    /** Sessions at once; more are refused with 503. */
+    max_sessions: v.pipe(v.number(), v.integer("must be an integer"), v.minValue(1, "must be at least 1")),
+  }),
+  v.check((s) => (s.tls_cert === "") === (s.tls_key === ""), "tls_cert and tls_key are set together or not at all"),
+);
+
 /** Schema of the whole configuration after defaults are applied. */
 export const ConfigSchema = v.strictObject({
   /** The CRI socket kubelet and crictl connect to: absolute, no `..`, under 108 bytes. */
@@ -75,6 +122,7 @@ export const ConfigSchema = v.strictObject({
     v.pipe(v.string(), v.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "handler names must be DNS labels")),
     checked(ociRuntimeProblem),
   ),
+  streaming: StreamingConfigSchema,
   log: LogConfigSchema,
 });
 
@@ -88,6 +136,7 @@ export type ConfigLayer = {
   podman?: Partial<Config["podman"]>;
   images?: Partial<Config["images"]>;
   pods?: Partial<Config["pods"]>;
+  streaming?: Partial<Config["streaming"]>;
   runtime_handlers?: Record<string, string>;
   log?: Partial<Config["log"]>;
 };
@@ -163,6 +212,33 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     description: 'RuntimeClass handlers → OCI runtime, a bare name or an absolute path ("name=runtime,…" in the ' +
       'environment); "" is Podman\'s default',
   },
+  {
+    key: "streaming.address",
+    env: "CRI_PODMAN_STREAMING_ADDRESS",
+    description: "Address of the exec/attach/port-forward server (kubelet proxies to it)",
+  },
+  { key: "streaming.port", env: "CRI_PODMAN_STREAMING_PORT", description: "Its TCP port (0 = a free one)" },
+  {
+    key: "streaming.tls_cert",
+    env: "CRI_PODMAN_STREAMING_TLS_CERT",
+    description: 'TLS certificate (PEM; "" = plain HTTP)',
+  },
+  { key: "streaming.tls_key", env: "CRI_PODMAN_STREAMING_TLS_KEY", description: "TLS key (PEM; set with tls_cert)" },
+  {
+    key: "streaming.token_ttl_seconds",
+    env: "CRI_PODMAN_STREAMING_TOKEN_TTL_SECONDS",
+    description: "How long a streaming URL's single-use token is valid",
+  },
+  {
+    key: "streaming.idle_timeout_seconds",
+    env: "CRI_PODMAN_STREAMING_IDLE_TIMEOUT_SECONDS",
+    description: "A streaming session with no traffic for this long is closed",
+  },
+  {
+    key: "streaming.max_sessions",
+    env: "CRI_PODMAN_STREAMING_MAX_SESSIONS",
+    description: "Streaming sessions at once (more get 503)",
+  },
   { key: "log.level", env: "CRI_PODMAN_LOG_LEVEL", flag: "--log-level", description: "debug, info, warn or error" },
   { key: "log.format", env: "CRI_PODMAN_LOG_FORMAT", description: "text (one line per event) or json" },
 ];
@@ -182,6 +258,15 @@ export function defaultConfig(runtimeDir: string): Config {
     images: { insecure_registries: ["localhost", "127.0.0.1", "[::1]"] },
     pods: { infra_image: "", network: "cri-podman", default_subnet: "10.85.0.0/16" },
     runtime_handlers: {},
+    streaming: {
+      address: "127.0.0.1",
+      port: 0,
+      tls_cert: "",
+      tls_key: "",
+      token_ttl_seconds: 60,
+      idle_timeout_seconds: 4 * 3600,
+      max_sessions: 64,
+    },
     log: { level: "info", format: "text" },
   };
 }

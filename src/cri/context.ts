@@ -6,6 +6,7 @@
 import type { Config } from "../config/schema.ts";
 import type { FsUsageProbe } from "../host/fs_usage.ts";
 import type { OciRuntimeProbes } from "../host/oci_runtime.ts";
+import type { StreamingUrls } from "../streaming/urls.ts";
 import type { Logger } from "../observability/log.ts";
 import type { PodmanPort } from "../podman/port.ts";
 import type { RuntimeCache } from "./runtime_cache.ts";
@@ -25,6 +26,8 @@ export interface RpcContext {
   readonly ociRuntimes: Pick<OciRuntimeProbes, "verdict" | "firstUsable">;
   /** Whether cri-podman runs the Podman service itself (and so chose its OCI runtime). */
   readonly podmanEmbedded: boolean;
+  /** The streaming server's URLs for Exec, Attach and PortForward. */
+  readonly streaming: StreamingUrls;
   /** Aborted when the client cancels or the call's deadline passes; pass it to every Podman call. */
   readonly signal: AbortSignal;
 }

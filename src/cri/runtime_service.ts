@@ -22,6 +22,9 @@ import { containerStatus } from "./container/container_status.ts";
 import { updateContainerResources } from "./container/update_container_resources.ts";
 import { streamContainers } from "./container/stream_containers.ts";
 import { execSync } from "./container/exec_sync.ts";
+import { exec } from "./container/exec.ts";
+import { attach } from "./container/attach.ts";
+import { portForward } from "./sandbox/port_forward.ts";
 import { reopenContainerLog } from "./container/reopen_container_log.ts";
 import { runtimeConfig } from "./runtime/runtime_config.ts";
 import { status } from "./runtime/status.ts";
@@ -48,9 +51,9 @@ export const runtimeServiceHandlers: ServiceHandlers<typeof RuntimeService, RpcC
   updateContainerResources,
   reopenContainerLog,
   execSync,
-  exec: unimplemented("Exec"),
-  attach: unimplemented("Attach"),
-  portForward: unimplemented("PortForward"),
+  exec,
+  attach,
+  portForward,
   containerStats: unimplemented("ContainerStats"),
   listContainerStats: unimplemented("ListContainerStats"),
   streamContainerStats: unimplementedStream("StreamContainerStats"),

@@ -22,6 +22,7 @@ import { toGrpcServiceDefinition } from "../../src/grpc/service_definition.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import type { OciRuntimeVerdict } from "../../src/host/oci_runtime.ts";
 import { FakePodman } from "../fake_podman.ts";
+import { TokenStore } from "../../src/streaming/urls.ts";
 import type { UnaryClient } from "./cri_client.ts";
 
 /** Per-call options of the in-process client. */
@@ -48,6 +49,8 @@ export interface InProcessCri {
   readonly state: RuntimeState;
   readonly cache: RuntimeCache;
   readonly tracker: CallTracker;
+  /** The tokens Exec, Attach and PortForward issued (their URLs are `http://127.0.0.1:10350/<kind>/<token>`). */
+  readonly tokens: TokenStore;
   /** Every log line, in order. */
   readonly logs: string[];
   readonly runtime: InProcessUnaryClient<typeof RuntimeService.method>;
@@ -89,6 +92,7 @@ export async function startInProcessCri(opts: InProcessOptions = {}): Promise<In
   state.nodeHostname = "node-1";
   const cache = new RuntimeCache(fake, log);
   const verdicts = opts.ociRuntimes ?? {};
+  const tokens = new TokenStore(60_000);
   const deps: ServiceDeps = {
     podman: fake,
     config,
@@ -106,6 +110,7 @@ export async function startInProcessCri(opts: InProcessOptions = {}): Promise<In
       },
     },
     podmanEmbedded: opts.podmanEmbedded ?? true,
+    streaming: { url: (request) => `http://127.0.0.1:10350/${request.kind}/${tokens.issue(request)}` },
   };
   const feed = opts.events === false ? undefined : new EventFeed(cache, log).start(fake.events);
   if (feed) await waitUntil(() => cache.synced);
@@ -121,6 +126,7 @@ export async function startInProcessCri(opts: InProcessOptions = {}): Promise<In
     state,
     cache,
     tracker,
+    tokens,
     logs,
     runtime: runtime.unary as InProcessCri["runtime"],
     image: image.unary as InProcessCri["image"],

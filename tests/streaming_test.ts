@@ -1,0 +1,252 @@
+/**
+ * Integration: Exec, Attach and PortForward end to end — the real cri-podman, real rootless Podman, and a client that
+ * speaks SPDY/3.1 as client-go does (tests/harness/spdy_client.ts). Interactive exec with resize, exit codes, stdin
+ * and its close, attach to a running TTY container, port-forward to an unpublished port, single-use tokens, and an
+ * abrupt disconnect that leaves nothing running.
+ */
+import assert from "node:assert/strict";
+import { NamespaceMode } from "../src/gen/runtime/v1/api_pb.ts";
+import { PORT_FORWARD_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS } from "../src/streaming/spdy/mod.ts";
+import { ensureBusyboxImage } from "./harness/busybox_image.ts";
+import { startCriServer } from "./harness/cri_server.ts";
+import { startPodmanService } from "./harness/podman_service.ts";
+import { dialSpdy, openForward, readAll, RemoteCommandClient } from "./harness/spdy_client.ts";
+import { makeTempDir, uniqueName, waitFor } from "./harness/temp.ts";
+import { dialPortForward, dialRemoteCommand } from "./harness/ws_client.ts";
+
+const integration = { sanitizeOps: false, sanitizeResources: false };
+
+/** The port and path of a streaming URL. */
+function target(url: string): { port: number; path: string } {
+  const u = new URL(url);
+  return { port: Number(u.port), path: u.pathname };
+}
+
+/** Dials a streaming URL over SPDY with the remote-command protocols and opens client-go's streams. */
+async function openCommand(url: string, want: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }) {
+  const { port, path } = target(url);
+  const dialed = await dialSpdy(port, path, REMOTE_COMMAND_PROTOCOLS);
+  assert.equal(dialed.status, 101, dialed.body);
+  const client = await RemoteCommandClient.open(dialed.session!, dialed.protocol!, want);
+  return { client, session: dialed.session! };
+}
+
+/** Reads a stream until `text` shows up in it (for interactive output that never ends), failing after `timeoutMs`. */
+async function readUntil(stream: AsyncIterable<Uint8Array>, text: string, timeoutMs = 15_000): Promise<string> {
+  let seen = "";
+  const decoder = new TextDecoder();
+  const iterator = stream[Symbol.asyncIterator]();
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<"expired">((resolve) => {
+      timer = setTimeout(() => resolve("expired"), Math.max(0, deadline - Date.now()));
+    });
+    const next = await Promise.race([iterator.next(), expired]).finally(() => clearTimeout(timer));
+    if (next === "expired") throw new Error(`"${text}" did not show up in ${timeoutMs} ms: ${JSON.stringify(seen)}`);
+    if (next.done) break;
+    seen += decoder.decode(next.value, { stream: true });
+    if (seen.includes(text)) return seen;
+  }
+  throw new Error(`the stream ended before "${text}" showed up: ${JSON.stringify(seen)}`);
+}
+
+Deno.test(
+  "streaming: exec, attach and port-forward on real rootless Podman over SPDY and WebSocket",
+  integration,
+  async (t) => {
+    const image = await ensureBusyboxImage();
+    await using podman = await startPodmanService();
+    await using cri = await startCriServer({ podmanSocket: podman.socketPath });
+    await using logs = await makeTempDir("stream-logs");
+    const rt = cri.client.runtime;
+    const name = uniqueName("stream");
+    const sandboxConfig = {
+      metadata: { name, namespace: "stream-test", uid: `${name}-uid`, attempt: 0 },
+      hostname: "stream",
+      logDirectory: `${logs.path}/${name}`,
+      linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER } } },
+    };
+    const { podSandboxId } = await rt.runPodSandbox({ config: sandboxConfig });
+    const start = async (container: string, config: Record<string, unknown>) => {
+      const { containerId } = await rt.createContainer({
+        podSandboxId,
+        config: { metadata: { name: container }, image: { image }, logPath: `${container}.log`, ...config },
+        sandboxConfig,
+      });
+      await rt.startContainer({ containerId });
+      return containerId;
+    };
+    try {
+      const worker = await start("worker", { command: ["sleep", "3600"] });
+
+      await t.step(
+        "exec without a TTY: stdin in, stdout and stderr apart, stdin's close seen, exit code 3",
+        async () => {
+          const { url } = await rt.exec({
+            containerId: worker,
+            cmd: ["sh", "-c", "cat; echo to-stderr >&2; exit 3"],
+            stdin: true,
+            stdout: true,
+            stderr: true,
+          });
+          const { client } = await openCommand(url, { stdin: true, stdout: true, stderr: true, tty: false });
+          const stdout = client.readOutput("stdout");
+          const stderr = client.readOutput("stderr");
+          await client.writeStdin("hello from stdin\n");
+          await client.closeStdin();
+          assert.equal(new TextDecoder().decode(await stdout), "hello from stdin\n");
+          assert.equal(new TextDecoder().decode(await stderr), "to-stderr\n");
+          assert.deepEqual(await client.result(), { exitCode: 3, error: "command terminated with exit code 3" });
+        },
+      );
+
+      await t.step("exec with a TTY: the command starts at the client's size and sees a later resize", async () => {
+        const { url } = await rt.exec({
+          containerId: worker,
+          cmd: ["sh", "-c", 'stty size; while read line; do [ "$line" = end ] && exit 0; stty size; done'],
+          stdin: true,
+          stdout: true,
+          tty: true,
+        });
+        const { client } = await openCommand(url, { stdin: true, stdout: true, stderr: false, tty: true });
+        await client.resize(100, 30); // as kubectl does, at once: `stty size` runs before any later resize could land
+        const stdout = client.streams.get("stdout")!;
+        const iterator = stdout[Symbol.asyncIterator]();
+        const early = { [Symbol.asyncIterator]: () => iterator };
+        assert.match(await readUntil(early, "30 100"), /^30 100\r\n/);
+        await client.resize(120, 40);
+        // The resize and the input travel on separate streams: ask again until the new size shows.
+        let seen = "";
+        await waitFor(async () => {
+          await client.writeStdin("size?\r");
+          seen += await readUntil(early, "\n", 5_000);
+          return seen.includes("40 120");
+        }, { timeoutMs: 10_000, what: "the resized terminal" });
+        await client.writeStdin("end\r");
+        assert.deepEqual(await client.result(), { exitCode: 0, error: undefined });
+      });
+
+      await t.step(
+        "exec over WebSocket (v5.channel.k8s.io, as kubectl 1.30+): stdin, its close, exit code 3",
+        async () => {
+          const { url } = await rt.exec({
+            containerId: worker,
+            cmd: ["sh", "-c", "cat; echo to-stderr >&2; exit 3"],
+            stdin: true,
+            stdout: true,
+            stderr: true,
+          });
+          const client = await dialRemoteCommand(url.replace(/^http/, "ws"));
+          assert.equal(client.protocol, "v5.channel.k8s.io");
+          await client.writeStdin(new TextEncoder().encode("over websocket\n"));
+          await client.closeStdin();
+          const result = await client.done;
+          assert.equal(new TextDecoder().decode(result.stdout), "over websocket\n");
+          assert.equal(new TextDecoder().decode(result.stderr), "to-stderr\n");
+          assert.equal(result.exit.kind, "exit");
+          assert.equal(result.exit.kind === "exit" && result.exit.code, 3);
+          assert.deepEqual(result.violations, []);
+        },
+      );
+
+      await t.step("a streaming URL works once: the second use gets 404 and runs nothing", async () => {
+        const { url } = await rt.exec({ containerId: worker, cmd: ["true"], stdout: true });
+        const first = await openCommand(url, { stdin: false, stdout: true, stderr: false, tty: false });
+        await readAll(first.client.streams.get("stdout")!);
+        assert.equal((await first.client.result()).exitCode, 0);
+        const { port, path } = target(url);
+        const again = await dialSpdy(port, path, REMOTE_COMMAND_PROTOCOLS);
+        assert.equal(again.status, 404);
+        assert.match(again.body, /unknown, used or expired streaming token/);
+      });
+
+      await t.step("a client that vanishes mid-exec leaves no process behind", async () => {
+        const marker = `vanish-${Date.now()}`;
+        const { url } = await rt.exec({
+          containerId: worker,
+          cmd: ["sh", "-c", `sleep 1000; : ${marker}`], // busybox sleep would reject a second argument
+          stdout: true,
+        });
+        const { session } = await openCommand(url, { stdin: false, stdout: true, stderr: false, tty: false });
+        const running = async () => {
+          const ps = await rt.execSync({ containerId: worker, cmd: ["ps", "-o", "args"], timeout: 10n });
+          return new TextDecoder().decode(ps.stdout).includes(marker);
+        };
+        await waitFor(running, { timeoutMs: 10_000, what: "the exec'd sleep to run" });
+        session.destroy(); // no FIN, no GOAWAY: the connection just drops
+        await waitFor(async () => !(await running()), { timeoutMs: 15_000, what: "the abandoned sleep to end" });
+      });
+
+      await t.step(
+        "attach to a running TTY container: typed input runs, output comes back, detach leaves it running",
+        async () => {
+          const shell = await start("shell", { command: ["sh"], tty: true, stdin: true });
+          const { url } = await rt.attach({ containerId: shell, stdin: true, stdout: true, tty: true });
+          const { client, session } = await openCommand(url, { stdin: true, stdout: true, stderr: false, tty: true });
+          await client.resize(80, 24);
+          await client.writeStdin("echo attached-$((40+2))\r");
+          const seen = await readUntil(client.streams.get("stdout")!, "attached-42");
+          assert.match(seen, /attached-42/);
+          session.destroy();
+          const status = await rt.containerStatus({ containerId: shell });
+          assert.equal(status.status?.state, 1, /* CONTAINER_RUNNING */ "detaching does not stop the container");
+        },
+      );
+
+      await t.step(
+        "port-forward reaches an unpublished port, 20 connections at once, and says why for a closed one",
+        async () => {
+          await start("web", {
+            command: [
+              "sh",
+              "-c",
+              "mkdir -p /srv && echo forwarded-page > /srv/index.html && exec httpd -f -p 8080 -h /srv",
+            ],
+          });
+          const { url } = await rt.portForward({ podSandboxId, port: [8080] });
+          const { port, path } = target(url);
+          const dialed = await dialSpdy(port, path, PORT_FORWARD_PROTOCOLS);
+          assert.equal(dialed.status, 101, dialed.body);
+          const session = dialed.session!;
+          try {
+            await waitFor(async () => {
+              const probe = await openForward(session, 8080, 1000 + Math.floor(Math.random() * 1000));
+              await probe.data.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+              const body = new TextDecoder().decode(await readAll(probe.data));
+              return body.includes("forwarded-page");
+            }, { timeoutMs: 15_000, what: "httpd to answer through the forward" });
+            const pages = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+              const conn = await openForward(session, 8080, i);
+              await conn.data.write(new TextEncoder().encode("GET /index.html HTTP/1.0\r\n\r\n"));
+              return new TextDecoder().decode(await readAll(conn.data));
+            }));
+            assert.equal(pages.filter((p) => p.includes("forwarded-page")).length, 20);
+            const closed = await openForward(session, 9, 99);
+            await readAll(closed.data).catch(() => new Uint8Array());
+            assert.match(await closed.errorText, /9/);
+          } finally {
+            session.destroy();
+          }
+
+          // The same over WebSocket: the ports come from the request (or the URL's ?port=), one connection per port.
+          const ws = await dialPortForward(
+            (await rt.portForward({ podSandboxId, port: [8080] })).url.replace(/^http/, "ws"),
+            1,
+          );
+          try {
+            await ws.send(0, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+            await ws.until(() => ws.text(0).includes("forwarded-page"));
+            assert.match(ws.text(0), /forwarded-page/);
+            assert.equal(ws.streams[0]!.dataPort, 8080);
+          } finally {
+            ws.ws.terminate();
+          }
+        },
+      );
+    } finally {
+      await rt.stopPodSandbox({ podSandboxId });
+      await rt.removePodSandbox({ podSandboxId });
+    }
+  },
+);
