@@ -6,7 +6,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { access, constants, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, constants, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 
 /** An OCI runtime found on the host. */
 export interface OciRuntime {
@@ -101,7 +101,9 @@ export async function probeOciRuntime(runtimePath: string, opts: ProbeOptions): 
     return { usable: "unknown", reason: "no static helper (catatonit or busybox) to run in a probe container" };
   }
   await mkdir(opts.workDir, { recursive: true, mode: 0o700 });
-  const bundle = await mkdtemp(`${opts.workDir}/oci-probe-`);
+  // A process killed mid-probe (SIGKILL, a power cut) never reached the `finally` below: its bundle is removed here.
+  await removeAbandonedBundles(opts.workDir);
+  const bundle = await mkdtemp(`${opts.workDir}/${PROBE_PREFIX}${process.pid}-`);
   try {
     await mkdir(`${bundle}/rootfs`);
     await writeFile(`${bundle}/config.json`, JSON.stringify(probeBundleConfig(helper, opts.uid, opts.gid)));
@@ -118,6 +120,42 @@ export async function probeOciRuntime(runtimePath: string, opts: ProbeOptions): 
     return { usable: false, reason: lastLines(result.output) || `exit status ${result.code}` };
   } finally {
     await rm(bundle, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** Probe bundles are `oci-probe-<pid of the prober>-<random>`. */
+const PROBE_PREFIX = "oci-probe-";
+
+/**
+ * Removes the probe bundles in `workDir` whose prober is gone: its pid no longer runs (or, for a bundle named
+ * without a pid by an earlier version, the bundle is over a minute old). Never fails.
+ */
+export async function removeAbandonedBundles(workDir: string, isRunning = pidRuns): Promise<string[]> {
+  const removed: string[] = [];
+  const names = await readdir(workDir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(PROBE_PREFIX)) continue;
+    const pid = /^oci-probe-(\d+)-/.exec(name)?.[1];
+    let abandoned: boolean;
+    if (pid !== undefined) abandoned = Number(pid) !== process.pid && !isRunning(Number(pid));
+    else {
+      const info = await stat(`${workDir}/${name}`).catch(() => undefined);
+      abandoned = info !== undefined && Date.now() - info.mtimeMs > 60_000;
+    }
+    if (!abandoned) continue;
+    await rm(`${workDir}/${name}`, { recursive: true, force: true }).catch(() => {});
+    removed.push(name);
+  }
+  return removed;
+}
+
+/** Whether a process with this pid exists (signal 0; EPERM means it exists but is someone else's). */
+function pidRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

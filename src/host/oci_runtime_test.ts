@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { lastLines, probeBundleConfig } from "./oci_runtime.ts";
+import { mkdir, mkdtemp, readdir, rm, utimes } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { lastLines, probeBundleConfig, removeAbandonedBundles } from "./oci_runtime.ts";
 
 Deno.test("lastLines() keeps the runtime's own words and drops logrus decorations and warnings", () => {
   const runc = [
@@ -32,4 +34,27 @@ Deno.test("probeBundleConfig() maps only the user itself to root and runs the he
   assert.ok(probe?.options?.includes("ro"));
   // No cgroupsPath: rootless Podman on cgroup v1 runs containers without cgroups, and the probe must match it.
   assert.equal((config.linux as Record<string, unknown>)["cgroupsPath"], undefined);
+});
+
+Deno.test("removeAbandonedBundles() removes the bundles of probers that are gone, and nothing else", async () => {
+  const dir = await mkdtemp(`${tmpdir()}/oci-sweep-`);
+  try {
+    const old = new Date(Date.now() - 120_000);
+    for (const name of ["oci-probe-4242-aaaaaa", "oci-probe-77-bbbbbb", "oci-probe-OLDabc", "oci-probe-NEWabc"]) {
+      await mkdir(`${dir}/${name}/rootfs`, { recursive: true });
+    }
+    await mkdir(`${dir}/portforward`);
+    await mkdir(`${dir}/oci-probe-${Deno.pid}-cccccc`); // our own probe, running now
+    await utimes(`${dir}/oci-probe-OLDabc`, old, old);
+    const running = (pid: number) => pid === 77; // 4242 is gone, 77 still probing
+    const removed = await removeAbandonedBundles(dir, running);
+    assert.deepEqual(removed.sort(), ["oci-probe-4242-aaaaaa", "oci-probe-OLDabc"]);
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      [`oci-probe-${Deno.pid}-cccccc`, "oci-probe-77-bbbbbb", "oci-probe-NEWabc", "portforward"].sort(),
+    );
+    assert.deepEqual(await removeAbandonedBundles(`${dir}/missing`), [], "a missing directory is not an error");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
