@@ -9,10 +9,10 @@ import { NamespaceMode } from "../src/gen/runtime/v1/api_pb.ts";
 import { PORT_FORWARD_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS } from "../src/streaming/spdy/mod.ts";
 import { ensureBusyboxImage } from "./harness/busybox_image.ts";
 import { startCriServer } from "./harness/cri_server.ts";
-import { startPodmanService } from "./harness/podman_service.ts";
+import { LIBPOD_API_PREFIX, podmanRequest, startPodmanService } from "./harness/podman_service.ts";
 import { dialSpdy, openForward, readAll, RemoteCommandClient } from "./harness/spdy_client.ts";
 import { makeTempDir, uniqueName, waitFor } from "./harness/temp.ts";
-import { dialPortForward, dialRemoteCommand } from "./harness/ws_client.ts";
+import { dialPortForward, dialRemoteCommand, tryDial } from "./harness/ws_client.ts";
 
 const integration = { sanitizeOps: false, sanitizeResources: false };
 
@@ -247,6 +247,134 @@ Deno.test(
     } finally {
       await rt.stopPodSandbox({ podSandboxId });
       await rt.removePodSandbox({ podSandboxId });
+    }
+  },
+);
+
+Deno.test(
+  "streaming limits: TLS URLs, the session cap, the idle timeout, and a server stop that leaves nothing running",
+  integration,
+  async (t) => {
+    const image = await ensureBusyboxImage();
+    await using tls = await makeTempDir("stream-tls");
+    const cert = `${tls.path}/cert.pem`;
+    const key = `${tls.path}/key.pem`;
+    const openssl = await new Deno.Command("openssl", {
+      args: ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"].concat(
+        ["-keyout", key, "-out", cert],
+      ),
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(openssl.code, 0, new TextDecoder().decode(openssl.stderr));
+    await using podman = await startPodmanService();
+    await using cri = await startCriServer({
+      podmanSocket: podman.socketPath,
+      env: {
+        CRI_PODMAN_STREAMING_TLS_CERT: cert,
+        CRI_PODMAN_STREAMING_TLS_KEY: key,
+        CRI_PODMAN_STREAMING_MAX_SESSIONS: "2",
+        CRI_PODMAN_STREAMING_IDLE_TIMEOUT_SECONDS: "2",
+      },
+    });
+    await using logs = await makeTempDir("stream-logs");
+    const rt = cri.client.runtime;
+    const name = uniqueName("limits");
+    const sandboxConfig = {
+      metadata: { name, namespace: "stream-test", uid: `${name}-uid`, attempt: 0 },
+      hostname: "limits",
+      logDirectory: `${logs.path}/${name}`,
+      linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER } } },
+    };
+    const { podSandboxId } = await rt.runPodSandbox({ config: sandboxConfig });
+    const { containerId: worker } = await rt.createContainer({
+      podSandboxId,
+      config: { metadata: { name: "worker" }, image: { image }, command: ["sleep", "3600"], logPath: "worker.log" },
+      sandboxConfig,
+    });
+    await rt.startContainer({ containerId: worker });
+    /** The command lines running in the worker, asked of Podman directly (works after cri-podman stopped, too). */
+    const processes = async () => {
+      const out = await new Deno.Command("podman", {
+        args: ["--url", `unix://${podman.socketPath}`, "exec", worker, "ps", "-o", "args"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      // A container that is gone would make "the process is gone" true for the wrong reason.
+      assert.equal(out.code, 0, `podman exec ps: ${new TextDecoder().decode(out.stderr)}`);
+      return new TextDecoder().decode(out.stdout);
+    };
+    const wss = async (cmd: string[]) => (await rt.exec({ containerId: worker, cmd, stdin: true, stdout: true })).url;
+    const held: Awaited<ReturnType<typeof dialRemoteCommand>>[] = [];
+    let thirdUrl = "";
+    try {
+      await t.step("with tls_cert and tls_key the URLs are https and a wss exec works", async () => {
+        const url = await wss(["sh", "-c", "cat; exit 4"]);
+        assert.match(url, /^https:\/\/127\.0\.0\.1:\d+\/exec\//);
+        const client = await dialRemoteCommand(url.replace(/^https/, "wss"), { insecure: true });
+        await client.writeStdin(new TextEncoder().encode("over tls\n"));
+        await client.closeStdin();
+        const result = await client.done;
+        assert.equal(new TextDecoder().decode(result.stdout), "over tls\n");
+        assert.deepEqual(result.exit, { kind: "exit", code: 4, message: "command terminated with exit code 4" });
+      });
+
+      await t.step("one session over max_sessions gets 503, keeps its URL usable, and runs nothing", async () => {
+        // The previous session may still be closing on the server's side: a refused dial leaves its URL usable.
+        const dialHeld = async (url: string) => {
+          let client: Awaited<ReturnType<typeof dialRemoteCommand>> | undefined;
+          await waitFor(async () => {
+            client = await dialRemoteCommand(url, { insecure: true }).catch(() => undefined);
+            return client !== undefined;
+          }, { timeoutMs: 10_000, what: "a free session" });
+          return client!;
+        };
+        held.push(await dialHeld((await wss(["sh", "-c", "cat; : held-1"])).replace(/^https/, "wss")));
+        held.push(await dialHeld((await wss(["sh", "-c", "cat; : held-2"])).replace(/^https/, "wss")));
+        const third = (await wss(["sh", "-c", "cat; : third"])).replace(/^https/, "wss");
+        const refused = await tryDial(third, ["v5.channel.k8s.io"], true);
+        assert.equal(refused.ok, false);
+        assert.equal(!refused.ok && refused.status, 503);
+        assert.match(!refused.ok ? refused.body : "", /too many streaming sessions \(2\)/);
+        assert.doesNotMatch(await processes(), /third/);
+        thirdUrl = third;
+      });
+
+      await t.step(
+        "sessions with no traffic for idle_timeout_seconds are closed and their commands ended",
+        async () => {
+          const results = await Promise.all(held.map((c) => c.done));
+          for (const r of results) assert.notEqual(r.closeCode, 1000, "not a normal end");
+          await waitFor(async () => !/held-/.test(await processes()), {
+            timeoutMs: 15_000,
+            what: "the idle sessions' commands to end",
+          });
+          // The URL refused for lack of room was not used up: now that there is room, it works.
+          const later = await dialRemoteCommand(thirdUrl, { insecure: true });
+          await later.closeStdin();
+          assert.deepEqual((await later.done).exit, { kind: "success" });
+        },
+      );
+
+      await t.step("stopping cri-podman ends every session and the commands they ran", async () => {
+        const marker = `at-stop-${Date.now()}`;
+        const client = await dialRemoteCommand((await wss(["sh", "-c", `cat; : ${marker}`])).replace(/^https/, "wss"), {
+          insecure: true,
+        });
+        await waitFor(async () => (await processes()).includes(marker), { timeoutMs: 10_000, what: "the command" });
+        // The process only: the harness's full stop would also remove the pod network, and the pod with it.
+        assert.equal((await cri.process.stop(20_000)).code, 0, "a clean shutdown");
+        const result = await client.done;
+        assert.notEqual(result.closeCode, 1000, "the session did not end normally");
+        await waitFor(async () => !(await processes()).includes(marker), {
+          timeoutMs: 15_000,
+          what: "the command of the session to end",
+        });
+      });
+    } finally {
+      // cri-podman may be stopped by now: clean up through Podman.
+      await podmanRequest(podman.socketPath, "DELETE", `${LIBPOD_API_PREFIX}/pods/${podSandboxId}?force=true&timeout=0`)
+        .catch(() => {});
     }
   },
 );

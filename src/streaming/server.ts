@@ -112,6 +112,15 @@ export async function startStreamingServer(opts: StreamingServerOptions): Promis
     if (!request) return refuse(socket, 404, "unknown, used or expired streaming token");
     active++;
     sockets.add(socket);
+    // A session stops counting against max_sessions once its connection is gone, not once its clean-up is over: a
+    // client that starts its next session right after the last one ended must not get a 503.
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      active--;
+    };
+    socket.once("close", release);
     // Idle: no byte either way for this long (kubelet's streaming idle timeout).
     (socket as Duplex & { setTimeout?: (ms: number, cb: () => void) => void }).setTimeout?.(
       opts.idleTimeoutMs,
@@ -121,7 +130,7 @@ export async function startStreamingServer(opts: StreamingServerOptions): Promis
       opts.log.warn("streaming session failed", { kind, error: err.message });
       socket.destroy();
     }).finally(() => {
-      active--;
+      release();
       sockets.delete(socket);
       running.delete(run);
     });

@@ -58,11 +58,16 @@ export interface RemoteCommandDial {
   onStdout?: (bytes: Uint8Array) => void;
   /** Takes stderr instead of collecting it. */
   onStderr?: (bytes: Uint8Array) => void;
+  /** Accept any TLS certificate (a wss:// URL of a server with a self-signed one). */
+  insecure?: boolean;
 }
 
 /** Opens a remote-command WebSocket to `url` (ws://…) the way client-go does. */
 export async function dialRemoteCommand(url: string, dial: RemoteCommandDial = {}): Promise<RemoteCommandClient> {
-  const ws = new WebSocket(url, [...(dial.protocols ?? ["v5.channel.k8s.io"])], { perMessageDeflate: false });
+  const ws = new WebSocket(url, [...(dial.protocols ?? ["v5.channel.k8s.io"])], {
+    perMessageDeflate: false,
+    ...(dial.insecure ? { rejectUnauthorized: false } : {}),
+  });
   // Listening from the start: a message ws emits before our 'open' continuation runs would otherwise be lost.
   const client = new RemoteCommandClient(ws, dial);
   await opened(ws);
@@ -334,9 +339,12 @@ export type DialOutcome =
  * Tries a handshake with `protocols` (none: no header); a refusal gives its HTTP status and body. Made for refusals:
  * listen to an accepted `ws` only after the await, and it may already have emitted a message.
  */
-export function tryDial(url: string, protocols: readonly string[]): Promise<DialOutcome> {
+export function tryDial(url: string, protocols: readonly string[], insecure = false): Promise<DialOutcome> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, [...protocols], { perMessageDeflate: false });
+    const ws = new WebSocket(url, [...protocols], {
+      perMessageDeflate: false,
+      ...(insecure ? { rejectUnauthorized: false } : {}),
+    });
     ws.on("open", () => resolve({ ok: true, ws, protocol: ws.protocol }));
     ws.on("unexpected-response", (_req: unknown, res: IncomingMessage) => {
       const chunks: Buffer[] = [];
