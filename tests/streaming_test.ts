@@ -191,8 +191,72 @@ Deno.test(
           session.destroy();
           const status = await rt.containerStatus({ containerId: shell });
           assert.equal(status.status?.state, 1, /* CONTAINER_RUNNING */ "detaching does not stop the container");
+
+          // `crictl attach` ends its stdin when its own input ends: without stdin_once the container's stdin stays
+          // open (the shell goes on, and a later attach reaches it), as CRI's stdin_once contract says.
+          const attachAgain = async () =>
+            await openCommand((await rt.attach({ containerId: shell, stdin: true, stdout: true, tty: true })).url, {
+              stdin: true,
+              stdout: true,
+              stderr: false,
+              tty: true,
+            });
+          const again = await attachAgain();
+          await again.client.writeStdin("echo still-$((6*7))\r");
+          await readUntil(again.client.streams.get("stdout")!, "still-42");
+          await again.client.closeStdin();
+          const third = await attachAgain();
+          await third.client.writeStdin("echo open-$((5*5))\r");
+          assert.match(await readUntil(third.client.streams.get("stdout")!, "open-25"), /open-25/);
+          again.session.destroy();
+          third.session.destroy();
+          assert.equal((await rt.containerStatus({ containerId: shell })).status?.state, 1, "still running");
         },
       );
+
+      await t.step(
+        "attach without stdin_once: the client's end of stdin leaves the container's stdin open",
+        async () => {
+          const open = await start("open", { command: ["sh", "-c", "cat; echo stdin-closed"], stdin: true });
+          const attachOpen = async () =>
+            await openCommand((await rt.attach({ containerId: open, stdin: true, stdout: true })).url, {
+              stdin: true,
+              stdout: true,
+              stderr: false,
+              tty: false,
+            });
+          const first = await attachOpen();
+          await first.client.writeStdin("first\n");
+          await readUntil(first.client.streams.get("stdout")!, "first");
+          await first.client.closeStdin();
+          const second = await attachOpen();
+          await second.client.writeStdin("second\n");
+          assert.doesNotMatch(await readUntil(second.client.streams.get("stdout")!, "second"), /stdin-closed/);
+          first.session.destroy();
+          second.session.destroy();
+          assert.equal((await rt.containerStatus({ containerId: open })).status?.state, 1, "cat still reads its stdin");
+        },
+      );
+
+      await t.step("attach to a stdin_once container: the client's end of stdin closes its stdin", async () => {
+        const once = await start("once", {
+          command: ["sh", "-c", "cat; echo stdin-closed"],
+          stdin: true,
+          stdinOnce: true,
+        });
+        const { client, session } = await openCommand(
+          (await rt.attach({ containerId: once, stdin: true, stdout: true })).url,
+          { stdin: true, stdout: true, stderr: false, tty: false },
+        );
+        await client.writeStdin("typed\n");
+        await client.closeStdin();
+        assert.match(await readUntil(client.streams.get("stdout")!, "stdin-closed"), /typed\n[\s\S]*stdin-closed/);
+        session.destroy();
+        await waitFor(async () => (await rt.containerStatus({ containerId: once })).status?.state === 2, {
+          timeoutMs: 10_000,
+          what: "the container to exit once its stdin closed",
+        });
+      });
 
       await t.step(
         "port-forward reaches an unpublished port, 20 connections at once, and says why for a closed one",

@@ -5,7 +5,7 @@
  */
 import { CriError } from "../errors.ts";
 import type { RpcContext } from "./context.ts";
-import { getContainer } from "./lookup.ts";
+import { type FoundContainer, getContainer } from "./lookup.ts";
 
 /** The stream flags of an Exec or Attach request. */
 export interface StreamFlags {
@@ -26,10 +26,11 @@ export function checkStreamFlags(flags: StreamFlags): void {
 }
 
 /** The running container a streaming request names (NOT_FOUND, or FAILED_PRECONDITION when it does not run). */
-export async function runningContainer(ctx: RpcContext, id: string): Promise<string> {
-  const { container } = await getContainer(ctx, id);
+export async function runningContainer(ctx: RpcContext, id: string): Promise<FoundContainer> {
+  const found = await getContainer(ctx, id);
+  const { container } = found;
   if (!container.State.Running) {
     throw new CriError("FailedPrecondition", `Container "${container.Id}" is not running (${container.State.Status})`);
   }
-  return container.Id;
+  return found;
 }

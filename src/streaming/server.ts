@@ -17,7 +17,7 @@ import type { PodmanPort } from "../podman/port.ts";
 import { openPodPortForwarder } from "./pod_ports.ts";
 import { servePortForward } from "./port_forward.ts";
 import { bridgeRemoteCommand, firstTerminalSize } from "./remote_command.ts";
-import type { PortForwardSession, RemoteCommandOptions, RemoteCommandSession } from "./session.ts";
+import type { PortForwardSession, RemoteCommandOptions, RemoteCommandSession, TerminalSize } from "./session.ts";
 import {
   acceptSpdy,
   PORT_FORWARD_PROTOCOLS as SPDY_PORT_FORWARD_PROTOCOLS,
@@ -250,7 +250,17 @@ async function serveUpgrade(
       await bridgeRemoteCommand(session, exec, { exitCode: exec.exitCode, abandon: exec.kill }, log, rest);
     } else {
       const attached = await opts.podman.containers.attach(request.containerId, options);
-      await bridgeRemoteCommand(session, attached, {}, log);
+      // Ending stdin toward Podman closes the container's stdin for good (a shell then exits): only a container with
+      // stdin_once asks for that (CRI api.proto), and only from a client that attached its stdin.
+      const closesStdin = request.stdinOnce && request.stdin;
+      const process = closesStdin ? attached : {
+        output: () => attached.output(),
+        write: (chunk: Uint8Array) => attached.write(chunk),
+        endInput: () => {},
+        resize: (size: TerminalSize) => attached.resize(size),
+        close: () => attached.close(),
+      };
+      await bridgeRemoteCommand(session, process, {}, log);
     }
   } catch (err) {
     // Podman refused (the container stopped since the RPC, …): the client reads why on its error stream.

@@ -17,7 +17,16 @@ export type StreamRequest =
     stdout: boolean;
     stderr: boolean;
   }
-  | { kind: "attach"; containerId: string; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean }
+  | {
+    kind: "attach";
+    containerId: string;
+    /** The container's `stdin_once`: the client's end of stdin closes the container's stdin only then. */
+    stdinOnce: boolean;
+    tty: boolean;
+    stdin: boolean;
+    stdout: boolean;
+    stderr: boolean;
+  }
   | { kind: "portforward"; sandboxId: string; infraPid: number; ports: number[] };
 
 /** What cri/ needs from the streaming server: a URL for a request. */

@@ -4,6 +4,7 @@ import { type StreamRequest, TokenStore } from "./urls.ts";
 const request: StreamRequest = {
   kind: "attach",
   containerId: "c",
+  stdinOnce: false,
   tty: false,
   stdin: false,
   stdout: true,

@@ -16,10 +16,10 @@ export async function exec(ctx: RpcContext, req: ExecRequest): Promise<MessageIn
   if (!req.containerId) throw new CriError("InvalidArgument", "container_id must not be empty");
   if (req.cmd.length === 0) throw new CriError("InvalidArgument", "cmd must not be empty");
   checkStreamFlags(req);
-  const containerId = await runningContainer(ctx, req.containerId);
+  const { container } = await runningContainer(ctx, req.containerId);
   const url = ctx.streaming.url({
     kind: "exec",
-    containerId,
+    containerId: container.Id,
     cmd: [...req.cmd],
     tty: req.tty,
     stdin: req.stdin,

@@ -82,12 +82,24 @@ Deno.test("attach() returns a URL for a running container's streams", async () =
   assert.deepEqual(cri.tokens.take(tokenOf(url), "attach"), {
     kind: "attach",
     containerId,
+    stdinOnce: false,
     tty: false,
     stdin: true,
     stdout: true,
     stderr: true,
   });
   await assert.rejects(cri.runtime.attach({ containerId }), rejectsWith(status.INVALID_ARGUMENT, /one of stdin/));
+});
+
+Deno.test("attach() passes the container's stdin_once on, which decides what the client's end of stdin does", async () => {
+  await using cri = await startInProcessCri();
+  storeBusybox(cri);
+  const sandbox = await runSandbox(cri);
+  for (const stdinOnce of [true, false]) {
+    const containerId = await startedContainer(cri, sandbox, `once-${stdinOnce}`, { stdin: true, stdinOnce });
+    const { url } = await cri.runtime.attach({ containerId, stdin: true, stdout: true });
+    assert.equal((cri.tokens.take(tokenOf(url), "attach") as { stdinOnce: boolean }).stdinOnce, stdinOnce);
+  }
 });
 
 Deno.test("portForward() returns a URL naming the sandbox's infra process and the ports", async () => {
