@@ -7,7 +7,7 @@
  */
 
 import type { ForwardedConnection, OutputStream, PortForwardSession } from "../session.ts";
-import { AsyncQueue } from "./async_queue.ts";
+import { AsyncQueue } from "../async_queue.ts";
 import { RstStatus } from "./frames.ts";
 import type { SpdySession, SpdyStream } from "./session.ts";
 
@@ -42,7 +42,7 @@ export function portForwardOverSpdy(
   options: PortForwardOverSpdyOptions = {},
 ): PortForwardSession {
   const timeoutMs = options.streamTimeoutMs ?? 30_000;
-  const connections = new AsyncQueue<ForwardedConnection>();
+  const connections = new AsyncQueue<ForwardedConnection>({ highWater: Infinity });
   const pairs = new Map<string, Pair>();
 
   const dropPair = (pair: Pair) => {

@@ -139,11 +139,12 @@ Deno.test("closing the port-forward session ends its connections", async () => {
   const client = new SpdySession(b, { role: "client" });
   const pf = portForwardOverSpdy(server, [80]);
   await openForward(client, 80, 0);
-  const connection = (await pf.connections[Symbol.asyncIterator]().next()).value!;
+  const connections = pf.connections[Symbol.asyncIterator]();
+  const connection = (await connections.next()).value!;
   const closing = pf.close();
   assert.ok(pf.closed.aborted);
   assert.ok(connection.closed.aborted);
   client.destroy();
   await closing;
-  assert.equal((await pf.connections[Symbol.asyncIterator]().next()).done, true);
+  assert.equal((await connections.next()).done, true);
 });

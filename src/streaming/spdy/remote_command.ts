@@ -12,7 +12,7 @@ import type {
   RemoteCommandSession,
   TerminalSize,
 } from "../session.ts";
-import { AsyncQueue } from "./async_queue.ts";
+import { AsyncQueue } from "../async_queue.ts";
 import { SpdyClosedError } from "./errors.ts";
 import { errorStreamPayload, type RemoteCommandProtocol } from "./exit_status.ts";
 import { RstStatus } from "./frames.ts";
@@ -105,14 +105,13 @@ function outputStream(stream: SpdyStream): OutputStream {
 }
 
 function resizeEvents(stream: SpdyStream): AsyncIterable<TerminalSize> {
-  const queue = new AsyncQueue<TerminalSize>();
+  const queue = new AsyncQueue<TerminalSize>({ highWater: MAX_PENDING_RESIZES, dropOldest: true });
   const parser = new ResizeParser();
   void (async () => {
     try {
       for await (const chunk of stream) {
         for (const size of parser.push(chunk)) {
           queue.push(size);
-          if (queue.size > MAX_PENDING_RESIZES) queue.dropOldest();
         }
         // kubelet's handleResizeEvents stops at the first object that does not decode.
         if (parser.failed) break;

@@ -16,7 +16,7 @@
 
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
-import { AsyncQueue } from "./async_queue.ts";
+import { AsyncQueue } from "../async_queue.ts";
 import { ByteQueue } from "./byte_queue.ts";
 import { SpdyClosedError, SpdyProtocolError } from "./errors.ts";
 import {
@@ -189,7 +189,9 @@ export class SpdySession {
   readonly #compressor = new HeaderCompressor();
   readonly #decompressor: HeaderDecompressor;
   readonly #streams = new Map<number, StreamState>();
-  readonly #incoming = new AsyncQueue<SpdyStream>();
+  // Bounded by max_concurrent_streams: a stream over it is refused before it is queued.
+  readonly #incoming = new AsyncQueue<SpdyStream>({ highWater: Infinity });
+  readonly #incomingReader = this.#incoming[Symbol.asyncIterator]();
   readonly #controller = new AbortController();
   readonly #owner: StreamOwner;
   readonly #peerSettings = new Map<number, number>();
@@ -262,7 +264,7 @@ export class SpdySession {
 
   /** Streams the peer opens, unreplied: accept or reset each. Ends with the session. One consumer. */
   get streams(): AsyncIterableIterator<SpdyStream> {
-    return this.#incoming;
+    return this.#incomingReader;
   }
 
   /** Aborted when the session ends (its reason tells why: a {@link SpdyProtocolError} for bad input). */

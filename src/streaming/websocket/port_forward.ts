@@ -15,7 +15,7 @@
  */
 import type { WebSocket } from "ws";
 import type { ForwardedConnection, PortForwardSession } from "../session.ts";
-import { AsyncQueue } from "./async_queue.ts";
+import { AsyncQueue } from "../async_queue.ts";
 import { ChannelConnection, type WebSocketSessionTuning } from "./channel_connection.ts";
 import { type ChannelMessage, MAX_BASE64_CHANNEL, MAX_BINARY_CHANNEL } from "./frames.ts";
 import { OutputChannel } from "./output_channel.ts";

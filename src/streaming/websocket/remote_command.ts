@@ -23,7 +23,7 @@
  */
 import type { WebSocket } from "ws";
 import type { CommandOutcome, RemoteCommandOptions, RemoteCommandSession, TerminalSize } from "../session.ts";
-import { AsyncQueue } from "./async_queue.ts";
+import { AsyncQueue } from "../async_queue.ts";
 import { ChannelConnection, type WebSocketSessionTuning } from "./channel_connection.ts";
 import type { ChannelMessage } from "./frames.ts";
 import { OutputChannel } from "./output_channel.ts";

@@ -1,8 +1,9 @@
 /**
- * A bounded hand-over from the WebSocket's message events to one async reader: the client's stdin, a forwarded
- * connection's bytes, terminal sizes. When the reader falls behind, the queue either asks its owner to stop reading
- * the socket (`onPressure`, so the client is held back by TCP, as kubelet's read loop is held by its `io.Pipe`) or,
- * for sizes, where only the latest matters, forgets the oldest.
+ * A hand-over from event callbacks to one async reader, for both transports: the client's stdin, a forwarded
+ * connection's bytes, terminal sizes, a SPDY session's incoming streams and a port-forward's connections. When the
+ * reader falls behind, the queue either asks its owner to stop reading the socket (`onPressure`, so the client is held
+ * back by TCP, as kubelet's read loop is held by its `io.Pipe`) or, for sizes, where only the latest matters, forgets
+ * the oldest. `highWater: Infinity` makes it unbounded (what a session queues is bounded by its own limits).
  * @module
  */
 
@@ -85,17 +86,35 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     this.#finishReader();
   }
 
-  /** The one reader's iterator; leaving the loop early discards the queue. */
-  [Symbol.asyncIterator](): AsyncIterator<T> {
+  /** Items queued and not yet read. */
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /** Takes the items not yet read (to clean them up after the end), leaving the queue empty. */
+  drain(): T[] {
+    const items = this.#items.splice(0);
+    this.#weight = 0;
+    this.#setPressure(false);
+    return items;
+  }
+
+  /**
+   * The one reader's iterator, itself iterable (so a reader may take a few items with `next()` and loop over the
+   * rest); leaving a loop early discards the queue.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     if (this.#iterated) throw new Error("this stream has one reader and is already being read");
     this.#iterated = true;
-    return {
+    const iterator: AsyncIterableIterator<T> = {
       next: () => this.#next(),
       return: () => {
         this.discard();
         return Promise.resolve({ value: undefined, done: true });
       },
+      [Symbol.asyncIterator]: () => iterator,
     };
+    return iterator;
   }
 
   #next(): Promise<IteratorResult<T>> {
