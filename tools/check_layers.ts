@@ -14,8 +14,8 @@ const TEST_FILES = "*_test.ts";
 
 /**
  * Which src/ folders and files each layer may import besides itself, keyed by top-level folder or module. A folder or
- * top-level module missing here is reported, so a new layer cannot slip in without its arrows (streaming/ will need
- * an entry). Test files are exempt: a test may reach into any layer to drive or observe its subject.
+ * top-level module missing here is reported, so a new layer cannot slip in without its arrows. Test files are exempt:
+ * a test may reach into any layer to drive or observe its subject.
  */
 const LAYERS: Readonly<Record<string, readonly string[]>> = {
   // The only place that builds concrete objects, so it wires every layer together.
@@ -59,7 +59,7 @@ const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   "@grpc/grpc-js": ["grpc", TEST_FILES],
   // The HTTP client of the libpod socket: everything above podman/ sees the typed port.
   undici: ["podman"],
-  // The exec/attach/port-forward HTTP server; streaming/ does not exist yet, so nobody may import these today.
+  // The exec/attach/port-forward HTTP server.
   hono: ["streaming"],
   "@hono/node-server": ["streaming"],
   // WebSocket framing (RFC 6455) for the v4/v5.channel.k8s.io subprotocols: a maintained library beats our own.
