@@ -432,9 +432,15 @@ Deno.test(
         });
       });
     } finally {
-      // cri-podman may be stopped by now: clean up through Podman.
-      await podmanRequest(podman.socketPath, "DELETE", `${LIBPOD_API_PREFIX}/pods/${podSandboxId}?force=true&timeout=0`)
-        .catch(() => {});
+      // cri-podman may be stopped by now: clean up through Podman, and say so if that fails (never silently).
+      const removed = await podmanRequest(
+        podman.socketPath,
+        "DELETE",
+        `${LIBPOD_API_PREFIX}/pods/${podSandboxId}?force=true`,
+      );
+      if (removed.status !== 200) {
+        console.error(`could not remove pod ${podSandboxId}: ${removed.status} ${removed.body}`);
+      }
     }
   },
 );
