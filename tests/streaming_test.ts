@@ -31,6 +31,17 @@ async function openCommand(url: string, want: { stdin: boolean; stdout: boolean;
   return { client, session: dialed.session! };
 }
 
+/** The config of a uniquely named test pod (own network and PID namespaces) logging under `logRoot`. */
+function podConfig(prefix: string, logRoot: string) {
+  const name = uniqueName(prefix);
+  return {
+    metadata: { name, namespace: "stream-test", uid: `${name}-uid`, attempt: 0 },
+    hostname: prefix,
+    logDirectory: `${logRoot}/${name}`,
+    linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER } } },
+  };
+}
+
 /** Reads a stream until `text` shows up in it (for interactive output that never ends), failing after `timeoutMs`. */
 async function readUntil(stream: AsyncIterable<Uint8Array>, text: string, timeoutMs = 15_000): Promise<string> {
   let seen = "";
@@ -60,13 +71,7 @@ Deno.test(
     await using cri = await startCriServer({ podmanSocket: podman.socketPath });
     await using logs = await makeTempDir("stream-logs");
     const rt = cri.client.runtime;
-    const name = uniqueName("stream");
-    const sandboxConfig = {
-      metadata: { name, namespace: "stream-test", uid: `${name}-uid`, attempt: 0 },
-      hostname: "stream",
-      logDirectory: `${logs.path}/${name}`,
-      linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER } } },
-    };
+    const sandboxConfig = podConfig("stream", logs.path);
     const { podSandboxId } = await rt.runPodSandbox({ config: sandboxConfig });
     const start = async (container: string, config: Record<string, unknown>) => {
       const { containerId } = await rt.createContainer({
@@ -334,13 +339,7 @@ Deno.test(
     });
     await using logs = await makeTempDir("stream-logs");
     const rt = cri.client.runtime;
-    const name = uniqueName("limits");
-    const sandboxConfig = {
-      metadata: { name, namespace: "stream-test", uid: `${name}-uid`, attempt: 0 },
-      hostname: "limits",
-      logDirectory: `${logs.path}/${name}`,
-      linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER } } },
-    };
+    const sandboxConfig = podConfig("limits", logs.path);
     const { podSandboxId } = await rt.runPodSandbox({ config: sandboxConfig });
     const { containerId: worker } = await rt.createContainer({
       podSandboxId,
