@@ -42,6 +42,19 @@ function podConfig(prefix: string, logRoot: string) {
   };
 }
 
+/** `promise`, or a failure naming `what` after 15 s (idle timeouts here are 2 s). */
+async function within<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Reads a stream until `text` shows up in it (for interactive output that never ends), failing after `timeoutMs`. */
 async function readUntil(stream: AsyncIterable<Uint8Array>, text: string, timeoutMs = 15_000): Promise<string> {
   let seen = "";
@@ -347,6 +360,18 @@ Deno.test(
       sandboxConfig,
     });
     await rt.startContainer({ containerId: worker });
+    // Something listening on 8080 for the port-forward sessions to connect to (and then stay idle).
+    const { containerId: web } = await rt.createContainer({
+      podSandboxId,
+      config: {
+        metadata: { name: "web" },
+        image: { image },
+        command: ["httpd", "-f", "-p", "8080"],
+        logPath: "web.log",
+      },
+      sandboxConfig,
+    });
+    await rt.startContainer({ containerId: web });
     /** The command lines running in the worker, asked of Podman directly (works after cri-podman stopped, too). */
     const processes = async () => {
       const out = await new Deno.Command("podman", {
@@ -414,6 +439,38 @@ Deno.test(
           const later = await dialRemoteCommand(thirdUrl);
           await later.closeStdin();
           assert.deepEqual((await later.done).exit, { kind: "success" });
+        },
+      );
+
+      await t.step(
+        "the idle timeout holds for every transport: SPDY exec, SPDY and WebSocket port-forward",
+        async () => {
+          const closed = (signal: AbortSignal) =>
+            new Promise<void>((resolve) =>
+              signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve())
+            );
+          const marker = `idle-spdy-${Date.now()}`;
+          const { url } = await rt.exec({ containerId: worker, cmd: ["sh", "-c", `cat; : ${marker}`], stdin: true });
+          const exec = await openCommand(url, { stdin: true, stdout: false, stderr: false, tty: false });
+          const forward = async () => {
+            const u = new URL((await rt.portForward({ podSandboxId, port: [8080] })).url);
+            const dialed = await dialSpdy(Number(u.port), u.pathname, PORT_FORWARD_PROTOCOLS);
+            assert.equal(dialed.status, 101, dialed.body);
+            return dialed.session!;
+          };
+          const spdyForward = await forward();
+          // Two at a time: max_sessions is 2 here.
+          await within(
+            Promise.all([closed(exec.session.closed), closed(spdyForward.closed)]),
+            "the SPDY sessions to close",
+          );
+          await waitFor(async () => !(await processes()).includes(marker), { timeoutMs: 15_000, what: "the command" });
+          const wsForward = await dialPortForward(
+            (await rt.portForward({ podSandboxId, port: [8080] })).url.replace(/^http/, "ws"),
+            1,
+          );
+          const end = await within(wsForward.done, "the WebSocket port-forward to close");
+          assert.notEqual(end.code, 1000, `closed for idleness, not normally: ${end.code} ${end.reason}`);
         },
       );
 

@@ -121,11 +121,6 @@ export async function startStreamingServer(opts: StreamingServerOptions): Promis
       active--;
     };
     socket.once("close", release);
-    // Idle: no byte either way for this long (kubelet's streaming idle timeout).
-    (socket as Duplex & { setTimeout?: (ms: number, cb: () => void) => void }).setTimeout?.(
-      opts.idleTimeoutMs,
-      () => socket.destroy(),
-    );
     const run = serveUpgrade(req, socket, head, request, opts).catch((err: Error) => {
       opts.log.warn("streaming session failed", { kind, error: err.message });
       socket.destroy();
@@ -172,8 +167,8 @@ export async function startStreamingServer(opts: StreamingServerOptions): Promis
 }
 
 /** Answers an upgrade request with a plain HTTP error and drops the socket. */
-function refuse(socket: Duplex, status: 404 | 503, message: string): void {
-  const reason = status === 404 ? "Not Found" : "Service Unavailable";
+function refuse(socket: Duplex, status: 400 | 404 | 503, message: string): void {
+  const reason = { 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable" }[status];
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${
       Buffer.byteLength(message) + 1
@@ -190,18 +185,30 @@ async function serveUpgrade(
   opts: StreamingServerOptions,
 ): Promise<void> {
   const websocket = isWebSocketRequest(req);
+  // Each transport times out its own idle sessions: `ws` clears any timeout set on the socket it takes over.
+  const wsTuning = {
+    idleTimeoutMs: opts.idleTimeoutMs,
+    onProtocolError: (reason: string) => opts.log.warn("websocket client broke the protocol", { reason }),
+  };
+  const spdySession = { idleTimeoutMs: opts.idleTimeoutMs };
   if (request.kind === "portforward") {
     let session: PortForwardSession;
     if (websocket) {
+      // A WebSocket names no ports per connection: the PortForward request's ports (kubelet's CRI server), or, when
+      // it had none, the URL's `?port=` (kubelet's own endpoint), refused with kubelet's message if unusable.
+      let ports = request.ports;
+      if (ports.length === 0) {
+        const query = parsePortQuery(new URL(req.url ?? "/", "http://x").searchParams);
+        if (!query.ok) return refuse(socket, 400, query.message);
+        ports = query.ports;
+      }
       const accepted = await acceptWebSocket(req, socket, head, { protocols: WS_PORT_FORWARD_PROTOCOLS }).catch(
         refused,
       );
       if (!accepted) return;
-      const query = parsePortQuery(new URL(req.url ?? "/", "http://x").searchParams);
-      const ports = query.ok && query.ports.length > 0 ? query.ports : request.ports;
-      session = portForwardOverWebSocket(accepted.ws, accepted.protocol, ports);
+      session = portForwardOverWebSocket(accepted.ws, accepted.protocol, ports, wsTuning);
     } else {
-      const accepted = acceptSpdy(req, socket, head, { protocols: SPDY_PORT_FORWARD_PROTOCOLS });
+      const accepted = acceptSpdy(req, socket, head, { protocols: SPDY_PORT_FORWARD_PROTOCOLS, session: spdySession });
       if (!accepted.ok) return;
       session = portForwardOverSpdy(accepted.session, request.ports);
     }
@@ -215,10 +222,11 @@ async function serveUpgrade(
     return;
   }
 
+  // Exec and Attach refused tty together with stderr already (cri/streams.ts).
   const options: RemoteCommandOptions = {
     stdin: request.stdin,
     stdout: request.stdout,
-    stderr: request.stderr && !request.tty,
+    stderr: request.stderr,
     tty: request.tty,
   };
   let session: RemoteCommandSession;
@@ -228,12 +236,11 @@ async function serveUpgrade(
     );
     if (!accepted) return;
     session = remoteCommandOverWebSocket(accepted.ws, accepted.protocol, options, {
-      idleTimeoutMs: opts.idleTimeoutMs,
-      onProtocolError: (reason: string) => opts.log.warn("websocket client broke the protocol", { reason }),
+      ...wsTuning,
       ...(request.kind === "exec" ? { command: request.cmd } : {}),
     });
   } else {
-    const accepted = acceptSpdy(req, socket, head, { protocols: SPDY_REMOTE_COMMAND_PROTOCOLS });
+    const accepted = acceptSpdy(req, socket, head, { protocols: SPDY_REMOTE_COMMAND_PROTOCOLS, session: spdySession });
     if (!accepted.ok) return;
     session = await remoteCommandOverSpdy(accepted.session, accepted.protocol, options, {
       ...(request.kind === "exec" ? { command: request.cmd } : {}),
