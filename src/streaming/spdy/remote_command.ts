@@ -16,7 +16,7 @@ import { AsyncQueue } from "../async_queue.ts";
 import { SpdyClosedError } from "./errors.ts";
 import { errorStreamPayload, type RemoteCommandProtocol } from "./exit_status.ts";
 import { RstStatus } from "./frames.ts";
-import { ResizeParser } from "./resize.ts";
+import { TerminalSizeDecoder } from "../terminal_size.ts";
 import type { SpdySession, SpdyStream } from "./session.ts";
 
 /** Options of {@link remoteCommandOverSpdy}. */
@@ -106,15 +106,13 @@ function outputStream(stream: SpdyStream): OutputStream {
 
 function resizeEvents(stream: SpdyStream): AsyncIterable<TerminalSize> {
   const queue = new AsyncQueue<TerminalSize>({ highWater: MAX_PENDING_RESIZES, dropOldest: true });
-  const parser = new ResizeParser();
+  const decoder = new TerminalSizeDecoder();
   void (async () => {
     try {
       for await (const chunk of stream) {
-        for (const size of parser.push(chunk)) {
-          queue.push(size);
-        }
+        for (const size of decoder.push(chunk)) queue.push(size);
         // kubelet's handleResizeEvents stops at the first object that does not decode.
-        if (parser.failed) break;
+        if (decoder.failure) break;
       }
     } finally {
       queue.end();

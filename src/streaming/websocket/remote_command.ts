@@ -29,7 +29,7 @@ import type { ChannelMessage } from "./frames.ts";
 import { OutputChannel } from "./output_channel.ts";
 import { channelProtocol } from "./protocols.ts";
 import { protocolErrorPayload, statusPayload } from "../status.ts";
-import { TerminalSizeDecoder } from "./terminal_size.ts";
+import { TerminalSizeDecoder } from "../terminal_size.ts";
 
 /** The remote-command channels (apimachinery util/remotecommand constants.go). */
 export const REMOTE_COMMAND_CHANNELS = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4 } as const;
@@ -143,13 +143,8 @@ class WebSocketRemoteCommand implements RemoteCommandSession {
         return;
       case REMOTE_COMMAND_CHANNELS.resize: {
         if (!this.resize) return; // no TTY: kubelet reads the sizes and its runtime ignores them
-        let sizes: TerminalSize[];
-        try {
-          sizes = this.#sizes.push(payload);
-        } catch (err) {
-          return this.#protocolError(`channel 4 (resize): ${(err as Error).message}`);
-        }
-        for (const size of sizes) this.resize.push(size);
+        for (const size of this.#sizes.push(payload)) this.resize.push(size);
+        if (this.#sizes.failure) return this.#protocolError(`channel 4 (resize): ${this.#sizes.failure}`);
         return;
       }
       case REMOTE_COMMAND_CHANNELS.stdout:

@@ -1,41 +1,57 @@
 /**
- * Terminal sizes from the resize channel (4). The client writes each size as JSON with Go's `json.Encoder`
+ * Terminal sizes from a remote command's resize stream (SPDY) or channel 4 (WebSocket). The client writes each size as JSON with Go's `json.Encoder`
  * (client-go tools/remotecommand v3.go `handleResizes`: `{"Width":80,"Height":24}` and a newline), and kubelet reads
  * the channel as one JSON stream with `json.NewDecoder` (kubelet cri/streaming/remotecommand/httpstream.go
  * `handleResizeEvents`), so a value may span messages and a message may hold several. Like Go's decoder, keys match
  * case-insensitively, unknown keys are ignored, a missing one stays 0, and a value must fit an unsigned 16-bit field.
  * @module
  */
-import type { TerminalSize } from "../session.ts";
+import type { TerminalSize } from "./session.ts";
 
 /** The most text a size may take before it ends; a client sending more is not sending sizes. */
 const MAX_PENDING_CHARS = 4096;
 
-/** Splits the resize channel's byte stream into terminal sizes. */
+/**
+ * Splits the resize byte stream into terminal sizes. Like kubelet's decoder loop it stops at the first malformed
+ * value: the sizes before it are still returned, {@link TerminalSizeDecoder.failure} says what was wrong, and nothing
+ * more is decoded.
+ */
 export class TerminalSizeDecoder {
   readonly #text = new TextDecoder("utf-8", { fatal: true });
   #pending = "";
+  #failure: string | undefined;
 
-  /** Adds bytes and returns the sizes they complete; throws an Error saying what is wrong with a malformed stream. */
+  /** Why the stream stopped being read, once a malformed value came; undefined until then. */
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+
+  /** Adds bytes and returns the sizes they complete. */
   push(bytes: Uint8Array): TerminalSize[] {
-    this.#pending += this.#text.decode(bytes, { stream: true });
     const sizes: TerminalSize[] = [];
-    for (;;) {
-      const start = this.#pending.search(/\S/);
-      if (start < 0) {
-        this.#pending = "";
-        break;
-      }
-      const end = endOfObject(this.#pending, start);
-      if (end === undefined) {
-        this.#pending = this.#pending.slice(start);
-        if (this.#pending.length > MAX_PENDING_CHARS) {
-          throw new Error(`a terminal size longer than ${MAX_PENDING_CHARS} characters`);
+    if (this.#failure !== undefined) return sizes;
+    try {
+      this.#pending += this.#text.decode(bytes, { stream: true });
+      for (;;) {
+        const start = this.#pending.search(/\S/);
+        if (start < 0) {
+          this.#pending = "";
+          break;
         }
-        break;
+        const end = endOfObject(this.#pending, start);
+        if (end === undefined) {
+          this.#pending = this.#pending.slice(start);
+          if (this.#pending.length > MAX_PENDING_CHARS) {
+            throw new Error(`a terminal size longer than ${MAX_PENDING_CHARS} characters`);
+          }
+          break;
+        }
+        sizes.push(toSize(this.#pending.slice(start, end)));
+        this.#pending = this.#pending.slice(end);
       }
-      sizes.push(toSize(this.#pending.slice(start, end)));
-      this.#pending = this.#pending.slice(end);
+    } catch (err) {
+      this.#failure = (err as Error).message;
+      this.#pending = "";
     }
     return sizes;
   }
