@@ -15,7 +15,7 @@ import { Buffer } from "node:buffer";
 import net from "node:net";
 import { Duplex } from "node:stream";
 import { spdyHeaders } from "../../src/streaming/spdy/header_block.ts";
-import { SpdySession, type SpdySessionOptions, type SpdyStream } from "../../src/streaming/spdy/session.ts";
+import { SpdySession, type SpdyStream } from "../../src/streaming/spdy/session.ts";
 
 /** The answer to an upgrade request: a session on 101, the status and body otherwise. */
 export interface SpdyDialResult {
@@ -34,8 +34,6 @@ export interface SpdyDialResult {
 export interface DialOptions {
   /** The `Upgrade` header's value; default `SPDY/3.1` (another one tests the refusal). */
   upgrade?: string;
-  /** Options of the client session. */
-  session?: Omit<SpdySessionOptions, "role" | "initialBytes">;
 }
 
 /** Opens `path` on 127.0.0.1:`port` and asks to upgrade to SPDY/3.1 with `protocols`. */
@@ -90,7 +88,7 @@ export async function dialSpdy(
   }
   const rest = received.subarray(headEnd + 4);
   if (status === 101) {
-    const session = new SpdySession(socket, { ...options.session, role: "client", initialBytes: rest });
+    const session = new SpdySession(socket, { role: "client", initialBytes: rest });
     return { status, headers, body: "", protocol: headers.get("x-stream-protocol-version")?.[0], session };
   }
   const body: Buffer[] = [rest];

@@ -31,7 +31,6 @@ import {
   type PingFrame,
   RstStatus,
   type RstStreamFrame,
-  type SettingsFrame,
   type SynReplyFrame,
   type SynStreamFrame,
   writeDataHeader,
@@ -45,23 +44,20 @@ export interface SpdySessionOptions {
   role?: "server" | "client";
   /** Bytes that arrived with the HTTP request, after its headers (the `head` of node:http's 'upgrade'). */
   initialBytes?: Uint8Array;
-  /** Largest control frame accepted (see frames.ts); default 1 MiB. */
-  maxControlFrameSize?: number;
-  /** Largest inflated header block accepted; default 256 KiB. */
-  maxHeaderBlockSize?: number;
-  /** Largest DATA payload sent in one frame (a longer write is split); default 256 KiB. */
-  maxDataFrameSize?: number;
   /** Bytes a stream buffers for a slow consumer before the session stops reading the socket; default 1 MiB. */
   streamHighWaterMark?: number;
   /** Streams open at once; more are refused with RST_STREAM REFUSED_STREAM. Default 1000. */
   maxConcurrentStreams?: number;
   /** Ends the session after this long without a frame either way (kubelet's stream idle timeout); 0 = never. */
   idleTimeoutMs?: number;
-  /** After our GOAWAY and FIN, how long the peer gets to close before the socket is destroyed; default 5 s. */
-  closeTimeoutMs?: number;
-  /** How long {@link SpdySession.openStream} waits for SYN_REPLY; default 30 s (client-go's createStreamResponseTimeout). */
-  replyTimeoutMs?: number;
 }
+
+/** Largest DATA payload sent in one frame (a longer write is split). */
+const MAX_DATA_FRAME_SIZE = 256 * 1024;
+/** After our GOAWAY and FIN, how long the peer gets to close before the socket is destroyed. */
+const CLOSE_TIMEOUT_MS = 5000;
+/** How long {@link SpdySession.openStream} waits for SYN_REPLY (client-go's createStreamResponseTimeout). */
+const REPLY_TIMEOUT_MS = 30_000;
 
 // Everything a stream asks of its session.
 interface StreamOwner {
@@ -138,11 +134,6 @@ export class SpdyStream implements AsyncIterable<Uint8Array> {
     return this.#state.queue.buffered;
   }
 
-  /** Tells whether the peer will send nothing more (FIN or reset). */
-  get remoteEnded(): boolean {
-    return this.#state.remoteEnded;
-  }
-
   /** Accepts a stream the peer opened: sends SYN_REPLY (empty headers, no FIN, as kubelet's newSpdyStream). Idempotent. */
   accept(): void {
     this.#owner.accept(this.#state);
@@ -179,22 +170,18 @@ export class SpdyStream implements AsyncIterable<Uint8Array> {
 export class SpdySession {
   readonly #socket: Duplex;
   readonly #role: "server" | "client";
-  readonly #maxDataFrameSize: number;
   readonly #highWaterMark: number;
   readonly #maxConcurrentStreams: number;
   readonly #idleTimeoutMs: number;
-  readonly #closeTimeoutMs: number;
-  readonly #replyTimeoutMs: number;
-  readonly #parser: FrameParser;
+  readonly #parser = new FrameParser();
   readonly #compressor = new HeaderCompressor();
-  readonly #decompressor: HeaderDecompressor;
+  readonly #decompressor = new HeaderDecompressor();
   readonly #streams = new Map<number, StreamState>();
   // Bounded by max_concurrent_streams: a stream over it is refused before it is queued.
   readonly #incoming = new AsyncQueue<SpdyStream>({ highWater: Infinity });
   readonly #incomingReader = this.#incoming[Symbol.asyncIterator]();
   readonly #controller = new AbortController();
   readonly #owner: StreamOwner;
-  readonly #peerSettings = new Map<number, number>();
   #lastPeerStreamId = 0;
   #nextStreamId: number;
   #nextPingId: number;
@@ -226,16 +213,9 @@ export class SpdySession {
   constructor(socket: Duplex, options: SpdySessionOptions = {}) {
     this.#socket = socket;
     this.#role = options.role ?? "server";
-    this.#maxDataFrameSize = options.maxDataFrameSize ?? 256 * 1024;
     this.#highWaterMark = options.streamHighWaterMark ?? 1 << 20;
     this.#maxConcurrentStreams = options.maxConcurrentStreams ?? 1000;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 0;
-    this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
-    this.#replyTimeoutMs = options.replyTimeoutMs ?? 30_000;
-    this.#parser = new FrameParser(
-      options.maxControlFrameSize === undefined ? {} : { maxControlFrameSize: options.maxControlFrameSize },
-    );
-    this.#decompressor = new HeaderDecompressor(options.maxHeaderBlockSize);
     // spdystream NewConnection: a server opens even streams and pings with even IDs, a client odd ones.
     this.#nextStreamId = this.#role === "server" ? 2 : 1;
     this.#nextPingId = this.#role === "server" ? 2 : 1;
@@ -277,11 +257,6 @@ export class SpdySession {
     return this.#paused;
   }
 
-  /** The last SETTINGS values the peer sent, by ID (recorded, not acted on, as spdystream). */
-  get peerSettings(): ReadonlyMap<number, number> {
-    return this.#peerSettings;
-  }
-
   /** Streams open now. */
   get openStreams(): number {
     return this.#streams.size;
@@ -291,18 +266,17 @@ export class SpdySession {
    * Opens a stream (what client-go's `CreateStream` does): sends SYN_STREAM and resolves once the peer replied, or
    * rejects on reset, timeout or the session's end.
    */
-  async openStream(headers: SpdyHeaders, options: { fin?: boolean } = {}): Promise<SpdyStream> {
+  async openStream(headers: SpdyHeaders): Promise<SpdyStream> {
     if (this.#done || this.#goingAway || this.#peerGoneAway) throw new SpdyClosedError("SPDY session is closing");
     const id = this.#nextStreamId;
     this.#nextStreamId += 2;
     const state = this.#newState(id, headers, true);
-    if (options.fin) state.localEnded = true;
     this.#streams.set(id, state);
     const replied = new Promise<void>((resolve, reject) => state.replyWaiter = { resolve, reject });
     state.headersOut = this.#sendHeaderFrame(headers, (headerBlock): Uint8Array =>
       encodeFrame({
         type: "syn_stream",
-        flags: options.fin ? Flag.FIN : 0,
+        flags: 0,
         streamId: id,
         associatedStreamId: 0,
         priority: 0,
@@ -314,7 +288,7 @@ export class SpdySession {
     state.headersOut.catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SpdyClosedError(`No SYN_REPLY for stream ${id}`)), this.#replyTimeoutMs);
+      timer = setTimeout(() => reject(new SpdyClosedError(`No SYN_REPLY for stream ${id}`)), REPLY_TIMEOUT_MS);
     });
     try {
       await Promise.race([replied, timeout]);
@@ -426,18 +400,17 @@ export class SpdySession {
       case "rst_stream":
         this.#onRstStream(frame);
         return undefined;
-      case "settings":
-        this.#onSettings(frame);
-        return undefined;
       case "ping":
         this.#onPing(frame);
         return undefined;
       case "goaway":
         this.#onGoAway(frame);
         return undefined;
+      case "settings":
       case "window_update":
       case "unknown":
-        // spdystream drops WINDOW_UPDATE as an unhandled frame type; draft 3 says to ignore unknown control frames.
+        // spdystream records SETTINGS without acting on them and drops WINDOW_UPDATE as an unhandled frame type;
+        // draft 3 says to ignore unknown control frames.
         return undefined;
     }
   }
@@ -503,11 +476,6 @@ export class SpdySession {
     state.replyWaiter?.reject(reason);
     state.replyWaiter = undefined;
     this.#removeStream(state, reason);
-  }
-
-  #onSettings(frame: SettingsFrame): void {
-    if (frame.flags & Flag.CLEAR_SETTINGS) this.#peerSettings.clear();
-    for (const entry of frame.entries) this.#peerSettings.set(entry.id, entry.value);
   }
 
   #onPing(frame: PingFrame): void {
@@ -596,8 +564,8 @@ export class SpdySession {
     }
     if (state.reset) return;
     let ok = true;
-    for (let offset = 0; offset < chunk.length; offset += this.#maxDataFrameSize) {
-      const piece = chunk.subarray(offset, offset + this.#maxDataFrameSize);
+    for (let offset = 0; offset < chunk.length; offset += MAX_DATA_FRAME_SIZE) {
+      const piece = chunk.subarray(offset, offset + MAX_DATA_FRAME_SIZE);
       const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + piece.length);
       writeDataHeader(frame, state.id, 0, piece.length);
       frame.set(piece, FRAME_HEADER_SIZE);
@@ -680,7 +648,7 @@ export class SpdySession {
       this.#socket.end();
     }).catch(() => {});
     if (!this.#closeTimer && !this.#done) {
-      this.#closeTimer = setTimeout(() => this.#socket.destroy(), this.#closeTimeoutMs);
+      this.#closeTimer = setTimeout(() => this.#socket.destroy(), CLOSE_TIMEOUT_MS);
     }
   }
 

@@ -176,8 +176,8 @@ Deno.test("SpdySession echoes the client's PINGs and ignores SETTINGS and WINDOW
     peer.send({ type: "window_update", streamId: 0, delta: 1 });
     peer.send({ type: "ping", id: 2 }); // our parity, not ours: ignored
     peer.send({ type: "ping", id: 7 });
-    assert.deepEqual(await peer.next(), { type: "ping", id: 7 });
-    assert.equal(server.peerSettings.get(SettingsId.INITIAL_WINDOW_SIZE), 1024);
+    assert.deepEqual(await peer.next(), { type: "ping", id: 7 }, "the ping answered, nothing before it");
+    assert.equal(server.closed.aborted, false, "SETTINGS and WINDOW_UPDATE did not end the session");
   });
 });
 
@@ -408,10 +408,18 @@ Deno.test("SpdySession.close() sends GOAWAY naming the last stream, then FIN, an
   });
 });
 
-Deno.test("SpdySession ends after the idle timeout", async () => {
+Deno.test("SpdySession ends after the idle timeout, and a frame puts the deadline back", async () => {
   await withRawPeer(async (server, peer) => {
+    await new Promise((r) => setTimeout(r, 200));
+    peer.send({ type: "ping", id: 7 });
+    // 500 ms in: past the first deadline (400), before the one the PING set (600).
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(server.closed.aborted, false, "the PING at 200 ms kept the session open");
     const frames = await peer.untilEnd();
-    assert.deepEqual(frames, [{ type: "goaway", lastGoodStreamId: 0, status: GoAwayStatus.OK }]);
-    assert.match(String(server.closed.reason), /idle for 50 ms/);
-  }, { idleTimeoutMs: 50 });
+    assert.deepEqual(frames, [
+      { type: "ping", id: 7 },
+      { type: "goaway", lastGoodStreamId: 0, status: GoAwayStatus.OK },
+    ]);
+    assert.match(String(server.closed.reason), /idle for 400 ms/);
+  }, { idleTimeoutMs: 400 });
 });

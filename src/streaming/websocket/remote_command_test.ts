@@ -170,13 +170,16 @@ Deno.test("finish gives up on a client that takes nothing after finishTimeoutMs"
   assert.equal(fake.closedWith, undefined);
 });
 
-Deno.test("an idle session is closed with 1001", async () => {
+Deno.test("an idle session is closed with 1001, and a message puts the deadline back", async () => {
   const fake = new FakeWebSocket();
-  const s = remoteCommandOverWebSocket(fake as unknown as WebSocket, "v5.channel.k8s.io", ALL, { idleTimeoutMs: 30 });
-  await new Promise((r) => setTimeout(r, 20));
+  const s = remoteCommandOverWebSocket(fake as unknown as WebSocket, "v5.channel.k8s.io", ALL, { idleTimeoutMs: 400 });
+  await new Promise((r) => setTimeout(r, 200));
   fake.receiveOn(0, "activity");
+  // 500 ms in: past the first deadline (400), before the one the message set (600).
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(s.closed.aborted, false, "the message at 200 ms kept the session open");
   await aborted(s.closed);
-  assert.deepEqual(fake.closedWith, { code: 1001, reason: "idle for 30 ms" });
+  assert.deepEqual(fake.closedWith, { code: 1001, reason: "idle for 400 ms" });
 });
 
 Deno.test("base64 protocols frame as text; unversioned ones write only failures", async () => {
