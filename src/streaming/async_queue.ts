@@ -1,6 +1,7 @@
 /**
- * A hand-over from event callbacks to one async reader, for both transports: the client's stdin, a forwarded
- * connection's bytes, terminal sizes, a SPDY session's incoming streams and a port-forward's connections. When the
+ * A hand-over from event callbacks to one async reader, for both transports: each SPDY stream's bytes, a WebSocket
+ * channel's bytes (stdin, a forwarded connection), terminal sizes, a SPDY session's incoming streams and a
+ * port-forward's connections. When the
  * reader falls behind, the queue either asks its owner to stop reading the socket (`onPressure`, so the client is held
  * back by TCP, as kubelet's read loop is held by its `io.Pipe`) or, for sizes, where only the latest matters, forgets
  * the oldest. `highWater: Infinity` makes it unbounded (what a session queues is bounded by its own limits).
@@ -86,11 +87,6 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     this.#finishReader();
   }
 
-  /** Items queued and not yet read. */
-  get size(): number {
-    return this.#items.length;
-  }
-
   /** Takes the items not yet read (to clean them up after the end), leaving the queue empty. */
   drain(): T[] {
     const items = this.#items.splice(0);
@@ -122,7 +118,6 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       const item = this.#items.shift()!;
       this.#weight -= this.#weigh(item);
       if (this.#pressure && this.#weight <= this.#highWater / 2) this.#setPressure(false);
-      if (this.#ended && this.#items.length === 0) this.#setPressure(false);
       return Promise.resolve({ value: item, done: false });
     }
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });

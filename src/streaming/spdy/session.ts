@@ -17,7 +17,6 @@
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 import { AsyncQueue } from "../async_queue.ts";
-import { ByteQueue } from "./byte_queue.ts";
 import { SpdyClosedError, SpdyProtocolError } from "./errors.ts";
 import {
   type DataPiece,
@@ -73,7 +72,14 @@ class StreamState {
   readonly headers: SpdyHeaders;
   /** Whether this side opened it. */
   readonly local: boolean;
-  readonly queue: ByteQueue;
+  /**
+   * The peer's bytes the reader has not taken. Over its high-water mark the session stops reading the socket, as
+   * spdystream's frame workers block on a stream's unbuffered data channel (connection.go handleDataFrame): the peer
+   * is held back by TCP, and no side buffers without bound.
+   */
+  readonly queue: AsyncQueue<Uint8Array>;
+  /** The queue's one reader, made on first use. */
+  reader: AsyncIterableIterator<Uint8Array> | undefined;
   readonly controller = new AbortController();
   /** Our SYN_REPLY (peer's stream) or SYN_STREAM (ours): undefined until sent, settled once on the wire. */
   headersOut: Promise<void> | undefined;
@@ -87,11 +93,17 @@ class StreamState {
   remoteEnded = false;
   reset = false;
 
-  constructor(id: number, headers: SpdyHeaders, local: boolean, highWaterMark: number, onRoom: () => void) {
+  constructor(
+    id: number,
+    headers: SpdyHeaders,
+    local: boolean,
+    highWaterMark: number,
+    onPressure: (over: boolean) => void,
+  ) {
     this.id = id;
     this.headers = headers;
     this.local = local;
-    this.queue = new ByteQueue(highWaterMark, onRoom);
+    this.queue = new AsyncQueue<Uint8Array>({ weigh: (chunk) => chunk.length, highWater: highWaterMark, onPressure });
   }
 }
 
@@ -131,7 +143,7 @@ export class SpdyStream implements AsyncIterable<Uint8Array> {
 
   /** Bytes from the peer buffered for the reader and not yet taken. */
   get buffered(): number {
-    return this.#state.queue.buffered;
+    return this.#state.queue.weight;
   }
 
   /** Accepts a stream the peer opened: sends SYN_REPLY (empty headers, no FIN, as kubelet's newSpdyStream). Idempotent. */
@@ -162,7 +174,7 @@ export class SpdyStream implements AsyncIterable<Uint8Array> {
 
   /** The peer's bytes, for one reader; stopping early drops the rest. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#state.queue;
+    return this.#state.reader ??= this.#state.queue[Symbol.asyncIterator]();
   }
 }
 
@@ -419,13 +431,7 @@ export class SpdySession {
     const state = this.#streams.get(frame.streamId);
     // spdystream drops DATA for a stream it does not know, or one of its own not yet replied (handleDataFrame).
     if (!state || state.remoteEnded || (state.local && !state.replied)) return;
-    if (frame.data.length > 0) {
-      state.queue.push(frame.data);
-      if (state.queue.full) {
-        this.#congested.add(state);
-        this.#updateReading();
-      }
-    }
+    if (frame.data.length > 0) state.queue.push(frame.data);
     if (frame.last && frame.flags & Flag.FIN) this.#remoteFinished(state);
   }
 
@@ -510,8 +516,10 @@ export class SpdySession {
   }
 
   #newState(id: number, headers: SpdyHeaders, local: boolean): StreamState {
-    const state: StreamState = new StreamState(id, headers, local, this.#highWaterMark, () => {
-      if (this.#congested.delete(state)) this.#updateReading();
+    const state: StreamState = new StreamState(id, headers, local, this.#highWaterMark, (over) => {
+      if (over) this.#congested.add(state);
+      else this.#congested.delete(state);
+      this.#updateReading();
     });
     return state;
   }
