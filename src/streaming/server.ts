@@ -16,6 +16,7 @@ import type { Logger } from "../observability/log.ts";
 import type { PodmanPort } from "../podman/port.ts";
 import { openPodPortForwarder } from "./pod_ports.ts";
 import { servePortForward } from "./port_forward.ts";
+import { refuseUpgrade } from "./refusal.ts";
 import { bridgeRemoteCommand, firstTerminalSize } from "./remote_command.ts";
 import type { PortForwardSession, RemoteCommandOptions, RemoteCommandSession, TerminalSize } from "./session.ts";
 import {
@@ -166,14 +167,9 @@ export async function startStreamingServer(opts: StreamingServerOptions): Promis
   };
 }
 
-/** Answers an upgrade request with a plain HTTP error and drops the socket. */
+/** Answers an upgrade request with a plain-text HTTP error and ends the connection. */
 function refuse(socket: Duplex, status: 400 | 404 | 503, message: string): void {
-  const reason = { 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable" }[status];
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${
-      Buffer.byteLength(message) + 1
-    }\r\nConnection: close\r\n\r\n${message}\n`,
-  );
+  refuseUpgrade(socket, status, { body: `${message}\n`, contentType: "text/plain; charset=utf-8" });
 }
 
 /** Accepts the upgrade over the transport the client asked for and runs the request. */

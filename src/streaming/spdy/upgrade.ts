@@ -7,6 +7,7 @@
 
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import { refuseUpgrade } from "../refusal.ts";
 import { SpdySession, type SpdySessionOptions } from "./session.ts";
 
 /** Options of {@link acceptSpdy}. */
@@ -21,11 +22,6 @@ export interface AcceptSpdyOptions<P extends string> {
 export type AcceptSpdyResult<P extends string> =
   | { ok: true; protocol: P; session: SpdySession }
   | { ok: false; status: 400 | 403; message: string };
-
-const REASONS: Record<number, string> = { 400: "Bad Request", 403: "Forbidden" };
-
-/** How long a refused client may take to close after the answer. */
-const REFUSAL_LINGER_MS = 5000;
 
 /**
  * Negotiates and switches `socket` (from node:http's 'upgrade' event, with its `head`) to SPDY/3.1. The client's
@@ -87,21 +83,6 @@ function headerValues(req: IncomingMessage, name: string): string[] {
 
 // An error answer as Go's http.Error writes it (text/plain, nosniff, the message and a newline), then the end.
 function refuse(socket: Duplex, status: 400 | 403, message: string, extra: string[] = []): AcceptSpdyResult<never> {
-  const body = new TextEncoder().encode(`${message}\n`);
-  const head = [
-    `HTTP/1.1 ${status} ${REASONS[status]}`,
-    "Content-Type: text/plain; charset=utf-8",
-    "X-Content-Type-Options: nosniff",
-    ...extra,
-    `Content-Length: ${body.length}`,
-    "Connection: close",
-    "",
-    "",
-  ].join("\r\n");
-  socket.write(head);
-  socket.end(body);
-  // The client closes once it read the answer; one that does not is cut off.
-  const timer = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
-  socket.once("close", () => clearTimeout(timer));
+  refuseUpgrade(socket, status, { body: `${message}\n`, contentType: "text/plain; charset=utf-8", headers: extra });
   return { ok: false, status, message };
 }

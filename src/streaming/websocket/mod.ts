@@ -50,32 +50,9 @@
  * @module
  */
 
-export {
-  CLOSE_GOING_AWAY,
-  CLOSE_NORMAL,
-  CLOSE_PROTOCOL_ERROR,
-  ConnectionClosedError,
-  type WebSocketSessionTuning,
-} from "./channel_connection.ts";
-export { parsePortQuery, type PortQuery } from "./port_query.ts";
+export { ConnectionClosedError, type WebSocketSessionTuning } from "./channel_connection.ts";
+export { parsePortQuery } from "./port_query.ts";
 export { portForwardOverWebSocket } from "./port_forward.ts";
-export {
-  BASE64_CHANNEL_PROTOCOL,
-  CHANNEL_PROTOCOL,
-  chooseSubprotocol,
-  NO_SUBPROTOCOL,
-  PORT_FORWARD_PROTOCOLS,
-  REMOTE_COMMAND_PROTOCOLS,
-  SPDY_TUNNEL_PORT_FORWARD_PROTOCOL,
-  V4_BASE64_CHANNEL_PROTOCOL,
-  V4_CHANNEL_PROTOCOL,
-  V5_CHANNEL_PROTOCOL,
-} from "./protocols.ts";
-export { REMOTE_COMMAND_CHANNELS, remoteCommandOverWebSocket } from "./remote_command.ts";
-export {
-  type AcceptedWebSocket,
-  type AcceptOptions,
-  acceptWebSocket,
-  isWebSocketRequest,
-  WebSocketRefused,
-} from "./upgrade.ts";
+export { PORT_FORWARD_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS, SPDY_TUNNEL_PORT_FORWARD_PROTOCOL } from "./protocols.ts";
+export { remoteCommandOverWebSocket } from "./remote_command.ts";
+export { acceptWebSocket, isWebSocketRequest, WebSocketRefused } from "./upgrade.ts";

@@ -8,6 +8,7 @@
  * staging/src/k8s.io/apimachinery/pkg/util/httpstream/wsstream/conn.go (`handshake`: the client's order decides).
  * @module
  */
+import type { StatusFormat } from "../status.ts";
 
 /** Remote command v5: v4 plus the close signal (channel 255), what client-go's `NewWebSocketExecutor` asks for. */
 export const V5_CHANNEL_PROTOCOL = "v5.channel.k8s.io";
@@ -52,7 +53,7 @@ export interface ChannelProtocol {
   /** `binary`: a channel byte, then the bytes; `base64`: a text frame, an ASCII channel digit, then base64. */
   readonly encoding: "binary" | "base64";
   /** `v4`: a JSON Status on the error channel, success included; `v1`: only a failure, as plain text. */
-  readonly status: "v4" | "v1";
+  readonly status: StatusFormat;
 }
 
 const KNOWN: ReadonlyMap<string, ChannelProtocol> = new Map(

@@ -10,7 +10,8 @@
  * 'error' event nobody listens to ends the process.
  * @module
  */
-import { Buffer } from "node:buffer";
+import { refuseUpgrade } from "../refusal.ts";
+import type { Buffer } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -126,7 +127,7 @@ export function acceptWebSocket(
 }
 
 /** Answers `status` with a Kubernetes Status saying `message`, destroys the socket once sent, and returns the error. */
-function refuse(socket: Duplex, status: number, reason: string, message: string): WebSocketRefused {
+function refuse(socket: Duplex, status: 400 | 403, reason: string, message: string): WebSocketRefused {
   const body: KubeStatus = {
     kind: "Status",
     apiVersion: "v1",
@@ -136,14 +137,6 @@ function refuse(socket: Duplex, status: number, reason: string, message: string)
     reason,
     code: status,
   };
-  const text = goJson(body);
-  const statusText = status === 403 ? "Forbidden" : "Bad Request";
-  if (socket.writable) {
-    socket.once("finish", () => socket.destroy());
-    socket.end(
-      `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-    );
-  } else socket.destroy();
+  refuseUpgrade(socket, status, { body: goJson(body), contentType: "application/json" });
   return new WebSocketRefused(status, message);
 }
