@@ -11,11 +11,12 @@
  * @module
  */
 
+import { decodeStatusV4 } from "./client_go.ts";
 import { Buffer } from "node:buffer";
 import net from "node:net";
 import { Duplex } from "node:stream";
 import { spdyHeaders } from "../../src/streaming/spdy/header_block.ts";
-import { SpdySession, type SpdyStream } from "../../src/streaming/spdy/session.ts";
+import { SpdySession, type SpdySessionOptions, type SpdyStream } from "../../src/streaming/spdy/session.ts";
 
 /** The answer to an upgrade request: a session on 101, the status and body otherwise. */
 export interface SpdyDialResult {
@@ -180,30 +181,9 @@ export class RemoteCommandClient {
     if (this.#protocol !== "v4.channel.k8s.io") {
       return { exitCode: undefined, error: `error executing remote command: ${message}` };
     }
-    // errorDecoderV4.decode.
-    const status = JSON.parse(message) as {
-      status?: string;
-      reason?: string;
-      message?: string;
-      details?: { causes?: Array<{ reason?: string; message?: string }> };
-    };
-    if (status.status === "Success") return { exitCode: 0, error: undefined };
-    if (status.status !== "Failure") {
-      return { exitCode: undefined, error: "error stream protocol error: unknown error" };
-    }
-    if (status.reason === "NonZeroExitCode") {
-      const cause = status.details?.causes?.find((c) => c.reason === "ExitCode");
-      if (!cause) return { exitCode: undefined, error: "error stream protocol error: no ExitCode cause given" };
-      const rc = Number(cause.message);
-      if (!/^\d+$/.test(cause.message ?? "") || rc > 255) {
-        return {
-          exitCode: undefined,
-          error: `error stream protocol error: invalid exit code value "${cause.message}"`,
-        };
-      }
-      return { exitCode: rc, error: `command terminated with exit code ${rc}` };
-    }
-    return { exitCode: undefined, error: status.message ?? "" };
+    const exit = decodeStatusV4(message);
+    if (exit.kind === "success") return { exitCode: 0, error: undefined };
+    return { exitCode: exit.kind === "exit" ? exit.code : undefined, error: exit.message };
   }
 
   #stream(type: string): SpdyStream {
@@ -280,4 +260,20 @@ export function memoryDuplexPair(options: MemoryPairOptions = {}): [Duplex, Dupl
   a.peer = b;
   b.peer = a;
   return [a, b];
+}
+
+/** Runs `fn` with a server and a client session joined in memory; both are destroyed afterwards. */
+export async function withSpdyPair(
+  fn: (server: SpdySession, client: SpdySession) => Promise<void>,
+  options: Omit<SpdySessionOptions, "role"> = {},
+): Promise<void> {
+  const [a, b] = memoryDuplexPair();
+  const server = new SpdySession(a, options);
+  const client = new SpdySession(b, { ...options, role: "client" });
+  try {
+    await fn(server, client);
+  } finally {
+    client.destroy();
+    server.destroy();
+  }
 }

@@ -17,18 +17,10 @@
 import { Buffer } from "node:buffer";
 import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
+import { decodeStatusV4, type ExitResult } from "./client_go.ts";
 import { WebSocket } from "ws";
 
 const STREAM_CLOSE = 255;
-
-/** How a remote command ended, as client-go's executor reports it. */
-export type ExitResult =
-  /** `StreamWithContext` returned nil. */
-  | { kind: "success" }
-  /** A `CodeExitError`: client-go's own message and the exit code. */
-  | { kind: "exit"; code: number; message: string }
-  /** Any other error, with its text. */
-  | { kind: "error"; message: string };
 
 /** Everything the client saw of a remote command. */
 export interface RemoteCommandResult {
@@ -192,35 +184,7 @@ export function decodeExit(code: number, reason: string, errorStream: Uint8Array
   const text = new TextDecoder().decode(errorStream);
   if (text.length === 0) return { kind: "success" };
   if (!protocol.startsWith("v4.") && !protocol.startsWith("v5.")) return { kind: "error", message: text };
-  let status: {
-    status?: string;
-    reason?: string;
-    message?: string;
-    details?: { causes?: { reason?: string; message?: string }[] };
-  };
-  try {
-    status = JSON.parse(text);
-  } catch (err) {
-    return {
-      kind: "error",
-      message: `error stream protocol error: ${(err as Error).message} in ${JSON.stringify(text)}`,
-    };
-  }
-  if (status.status === "Success") return { kind: "success" };
-  if (status.status !== "Failure") return { kind: "error", message: "error stream protocol error: unknown error" };
-  if (status.reason === "NonZeroExitCode") {
-    if (!status.details) return { kind: "error", message: "error stream protocol error: details must be set" };
-    for (const cause of status.details.causes ?? []) {
-      if (cause.reason !== "ExitCode") continue;
-      const rc = /^[0-9]+$/.test(cause.message ?? "") ? Number(cause.message) : NaN; // strconv.ParseUint(m, 10, 8)
-      if (!(rc <= 255)) {
-        return { kind: "error", message: `error stream protocol error: invalid exit code value "${cause.message}"` };
-      }
-      return { kind: "exit", code: rc, message: `command terminated with exit code ${rc}` };
-    }
-    return { kind: "error", message: "error stream protocol error: no ExitCode cause given" };
-  }
-  return { kind: "error", message: status.message ?? "" };
+  return decodeStatusV4(text);
 }
 
 /** What a port-forward client saw on one port. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { memoryDuplexPair, openForward, readAll } from "../../../tests/harness/spdy_client.ts";
+import { memoryDuplexPair, openForward, readAll, withSpdyPair } from "../../../tests/harness/spdy_client.ts";
 import type { ForwardedConnection } from "../session.ts";
 import { spdyHeaders } from "./header_block.ts";
 import { portForwardOverSpdy } from "./port_forward.ts";
@@ -16,21 +16,19 @@ async function withPair(
   ) => Promise<void>,
   streamTimeoutMs = 30_000,
 ): Promise<void> {
-  const [a, b] = memoryDuplexPair();
-  const server = new SpdySession(a);
-  const client = new SpdySession(b, { role: "client" });
-  const rejected: string[] = [];
-  const pf = portForwardOverSpdy(server, [80, 443], {
-    streamTimeoutMs,
-    onStreamRejected: (reason) => rejected.push(reason),
+  await withSpdyPair(async (server, client) => {
+    const rejected: string[] = [];
+    const pf = portForwardOverSpdy(server, [80, 443], {
+      streamTimeoutMs,
+      onStreamRejected: (reason) => rejected.push(reason),
+    });
+    assert.deepEqual(pf.ports, [80, 443]);
+    try {
+      await fn(server, client, pf.connections[Symbol.asyncIterator](), rejected);
+    } finally {
+      await pf.close();
+    }
   });
-  assert.deepEqual(pf.ports, [80, 443]);
-  try {
-    await fn(server, client, pf.connections[Symbol.asyncIterator](), rejected);
-  } finally {
-    await pf.close();
-    client.destroy();
-  }
 }
 
 const headers = (type: string, port: string, requestId?: string) =>

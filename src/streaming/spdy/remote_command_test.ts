@@ -1,31 +1,18 @@
 import assert from "node:assert/strict";
-import { memoryDuplexPair, readAll, RemoteCommandClient } from "../../../tests/harness/spdy_client.ts";
+import { readAll, RemoteCommandClient, withSpdyPair } from "../../../tests/harness/spdy_client.ts";
 import { SpdyClosedError } from "./errors.ts";
 import { REMOTE_COMMAND_PROTOCOLS, type RemoteCommandProtocol } from "./exit_status.ts";
 import { spdyHeaders } from "./header_block.ts";
 import { remoteCommandOverSpdy } from "./remote_command.ts";
-import { SpdySession } from "./session.ts";
 
 // Over an in-memory duplex pair (no socket); tests/streaming_spdy_test.ts covers the same over TCP.
-
-async function withPair(fn: (server: SpdySession, client: SpdySession) => Promise<void>): Promise<void> {
-  const [a, b] = memoryDuplexPair();
-  const server = new SpdySession(a);
-  const client = new SpdySession(b, { role: "client" });
-  try {
-    await fn(server, client);
-  } finally {
-    client.destroy();
-    server.destroy();
-  }
-}
 
 const all = { stdin: true, stdout: true, stderr: true };
 
 Deno.test("remoteCommandOverSpdy() waits for exactly the streams client-go opens, per protocol and TTY", async () => {
   for (const protocol of REMOTE_COMMAND_PROTOCOLS) {
     for (const tty of [false, true]) {
-      await withPair(async (server, client) => {
+      await withSpdyPair(async (server, client) => {
         const building = remoteCommandOverSpdy(server, protocol, { ...all, tty });
         const remote = await RemoteCommandClient.open(client, protocol, { ...all, tty });
         const cmd = await building;
@@ -43,7 +30,7 @@ Deno.test("remoteCommandOverSpdy() waits for exactly the streams client-go opens
 });
 
 Deno.test("remoteCommandOverSpdy() refuses streams the request did not ask for, and any opened later", async () => {
-  await withPair(async (server, client) => {
+  await withSpdyPair(async (server, client) => {
     const building = remoteCommandOverSpdy(server, "v4.channel.k8s.io", {
       stdin: false,
       stdout: true,
@@ -64,7 +51,7 @@ Deno.test("remoteCommandOverSpdy() refuses streams the request did not ask for, 
 });
 
 Deno.test("remoteCommandOverSpdy() gives up after the stream timeout with kubelet's message, closing the session", async () => {
-  await withPair(async (server, client) => {
+  await withSpdyPair(async (server, client) => {
     const building = remoteCommandOverSpdy(
       server,
       "v4.channel.k8s.io",
@@ -82,7 +69,7 @@ Deno.test("remoteCommandOverSpdy() gives up after the stream timeout with kubele
 });
 
 Deno.test("remoteCommandOverSpdy() rejects when the client goes away before opening its streams", async () => {
-  await withPair(async (server, client) => {
+  await withSpdyPair(async (server, client) => {
     const building = remoteCommandOverSpdy(server, "v4.channel.k8s.io", {
       stdin: false,
       stdout: true,
@@ -95,7 +82,7 @@ Deno.test("remoteCommandOverSpdy() rejects when the client goes away before open
 });
 
 Deno.test("a remote command's closed signal aborts and its stdin ends when the client goes away", async () => {
-  await withPair(async (server, client) => {
+  await withSpdyPair(async (server, client) => {
     const protocol: RemoteCommandProtocol = "v4.channel.k8s.io";
     const building = remoteCommandOverSpdy(server, protocol, { stdin: true, stdout: true, stderr: false, tty: false });
     const remote = await RemoteCommandClient.open(client, protocol, {
@@ -118,7 +105,7 @@ Deno.test("a remote command's closed signal aborts and its stdin ends when the c
 });
 
 Deno.test("finish() runs once: a second call changes nothing", async () => {
-  await withPair(async (server, client) => {
+  await withSpdyPair(async (server, client) => {
     const protocol: RemoteCommandProtocol = "v2.channel.k8s.io";
     const building = remoteCommandOverSpdy(server, protocol, { stdin: false, stdout: true, stderr: false, tty: false });
     const remote = await RemoteCommandClient.open(client, protocol, {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
-import { memoryDuplexPair, readAll } from "../../../tests/harness/spdy_client.ts";
+import { memoryDuplexPair, readAll, withSpdyPair } from "../../../tests/harness/spdy_client.ts";
 import { SpdyClosedError, SpdyProtocolError } from "./errors.ts";
 import {
   type ControlFrame,
@@ -105,21 +105,6 @@ async function withRawPeer(
   } finally {
     server.destroy();
     peer.close();
-  }
-}
-
-async function withPair(
-  fn: (server: SpdySession, client: SpdySession) => Promise<void>,
-  options: SpdySessionOptions = {},
-): Promise<void> {
-  const [a, b] = memoryDuplexPair();
-  const server = new SpdySession(a, options);
-  const client = new SpdySession(b, { ...options, role: "client" });
-  try {
-    await fn(server, client);
-  } finally {
-    client.destroy();
-    server.destroy();
   }
 }
 
@@ -287,7 +272,7 @@ Deno.test("SpdySession answers malformed input with GOAWAY(PROTOCOL_ERROR) and e
 });
 
 Deno.test("SpdySession ends every stream when the client goes away", async () => {
-  await withPair(async (server, client) => {
+  await withSpdyPair(async (server, client) => {
     const opened = client.openStream(streamHeaders("stdin"));
     const stream = (await server.streams.next()).value!;
     stream.accept();
@@ -302,7 +287,7 @@ Deno.test("SpdySession ends every stream when the client goes away", async () =>
 });
 
 Deno.test("SpdySession.openStream() rejects when the peer resets the stream instead of replying", async () => {
-  await withPair(async (server, client) => {
+  await withSpdyPair(async (server, client) => {
     const opened = client.openStream(streamHeaders("bogus"));
     (await server.streams.next()).value!.reset(RstStatus.REFUSED_STREAM);
     await assert.rejects(opened, /reset by the peer \(status 3\)/);
@@ -311,7 +296,7 @@ Deno.test("SpdySession.openStream() rejects when the peer resets the stream inst
 
 Deno.test("SpdySession stops reading while a consumer lags, and the writer waits: nothing buffers without bound", async () => {
   const highWaterMark = 256 * 1024;
-  await withPair(async (server, client) => {
+  await withSpdyPair(async (server, client) => {
     const opened = client.openStream(streamHeaders("stdin"));
     const stream = (await server.streams.next()).value!;
     stream.accept();
@@ -346,7 +331,7 @@ Deno.test("SpdySession stops reading while a consumer lags, and the writer waits
 });
 
 Deno.test("SpdySession writes resolve only as the reader drains: a slow client holds the writer back", async () => {
-  await withPair(async (server, client) => {
+  await withSpdyPair(async (server, client) => {
     const opened = client.openStream(streamHeaders("stdout"));
     const stream = (await server.streams.next()).value!;
     stream.accept();
@@ -371,7 +356,7 @@ Deno.test("SpdySession writes resolve only as the reader drains: a slow client h
 });
 
 Deno.test("SpdySession carries 64 MiB each way at once on one stream", async () => {
-  await withPair(async (server, client) => {
+  await withSpdyPair(async (server, client) => {
     const opened = client.openStream(streamHeaders("data"));
     const stream = (await server.streams.next()).value!;
     stream.accept();
