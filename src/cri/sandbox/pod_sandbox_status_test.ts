@@ -140,7 +140,6 @@ Deno.test("podSandboxStatus() refuses an empty pod_sandbox_id with INVALID_ARGUM
 
 Deno.test("podSandboxStatus() passes Podman's failures to the client with their code", async (t) => {
   const cases: Array<[string, PodmanFailure, status]> = [
-    ["pods.inspect", "not-found", status.NOT_FOUND],
     ["pods.inspect", "unreachable", status.UNAVAILABLE],
     ["pods.inspect", "unknown", status.UNKNOWN],
     ["containers.inspect", "unreachable", status.UNAVAILABLE],

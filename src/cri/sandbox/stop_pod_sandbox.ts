@@ -4,7 +4,6 @@ import {
   type StopPodSandboxResponseSchema,
 } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { unlessNotFound } from "../../podman/errors.ts";
 import type { RpcContext } from "../context.ts";
 import { hostPidChildren, killSurvivors } from "../host_pid_cleanup.ts";
 import { findSandbox, podContainers } from "../lookup.ts";
@@ -19,14 +18,13 @@ export async function stopPodSandbox(
   ctx: RpcContext,
   req: StopPodSandboxRequest,
 ): Promise<MessageInitShape<typeof StopPodSandboxResponseSchema>> {
-  // The port answers an absent pod with undefined (inspect) or a no-op (kill, remove); a not-found failure that
-  // still reaches us (the pod went away inside Podman mid-call) means the same to an idempotent call: gone.
-  const found = await unlessNotFound(findSandbox(ctx, req.podSandboxId));
+  // The port answers an absent pod with undefined (inspect) or a no-op (kill): idempotent without more.
+  const found = await findSandbox(ctx, req.podSandboxId);
   if (found) {
     // Only host-PID pods need the process scan (kubelet gives their containers the host's PID namespace).
     const hostPid = found.stored.config.linux?.securityContext?.namespaceOptions?.pid === NamespaceMode.NODE;
     const orphans = hostPid ? hostPidChildren(await podContainers(ctx, found.pod)) : [];
-    await unlessNotFound(ctx.podman.pods.kill(found.pod.Id, { signal: ctx.signal }));
+    await ctx.podman.pods.kill(found.pod.Id, { signal: ctx.signal });
     await killSurvivors(ctx, orphans);
     await ctx.cache.refreshSandboxTree(found.pod.Id, ctx.signal);
   }

@@ -76,16 +76,13 @@ Deno.test("stopPodSandbox() refuses an empty pod_sandbox_id with INVALID_ARGUMEN
   await refusesEmptyId("pod_sandbox_id", (podSandboxId) => cri.runtime.stopPodSandbox({ podSandboxId }));
 });
 
-Deno.test("stopPodSandbox() passes Podman's failures to the client with their code, and succeeds on not-found", async (t) => {
+Deno.test("stopPodSandbox() passes Podman's failures to the client with their code", async (t) => {
   const cases: SandboxFailure[] = [
     ["pods.kill", "unreachable", status.UNAVAILABLE],
     ["pods.kill", "unknown", status.UNKNOWN],
     ["pods.kill", "timeout", status.DEADLINE_EXCEEDED],
     ["pods.inspect", "unreachable", status.UNAVAILABLE],
     ["pods.inspect", "denied", status.PERMISSION_DENIED],
-    // Gone between the lookup and the kill, or reported gone by the lookup: stopped either way.
-    ["pods.kill", "not-found", "ok"],
-    ["pods.inspect", "not-found", "ok"],
   ];
   await stepEachSandboxFailure(t, cases, (cri, id) => cri.runtime.stopPodSandbox({ podSandboxId: id }));
 });

@@ -61,7 +61,6 @@ Deno.test("updatePodSandboxResources() refuses an empty pod_sandbox_id with INVA
 Deno.test("updatePodSandboxResources() passes Podman's failures on, and aborts a hung lookup", async (t) => {
   const cases: SandboxFailure[] = [
     ["pods.inspect", "unreachable", status.UNAVAILABLE],
-    ["pods.inspect", "not-found", status.NOT_FOUND],
     ["pods.inspect", "unknown", status.UNKNOWN],
   ];
   const update = (cri: InProcessCri, id: string, opts = {}) =>
