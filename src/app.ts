@@ -44,22 +44,10 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** The facts of the host process that start-up needs: its environment and identity. */
-export interface HostProcess {
-  env: Record<string, string>;
-  uid: number;
-  gid: number;
-}
-
-/** This process's environment and identity. */
-export function currentHostProcess(): HostProcess {
-  return { env: Deno.env.toObject(), uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
-}
-
-/** Starts cri-podman with `config`; rejects (cleaning up) when Podman or the socket cannot be had. */
-export async function startApp(config: Config, opts: { log?: Logger; host?: HostProcess } = {}): Promise<App> {
-  const log = opts.log ?? createLogger({ level: config.log.level, format: config.log.format });
-  const host = opts.host ?? currentHostProcess();
+/** Starts cri-podman with `config`; rejects (cleaning up) when Podman, the socket or the TLS files cannot be had. */
+export async function startApp(config: Config): Promise<App> {
+  const log = createLogger({ level: config.log.level, format: config.log.format });
+  const host = { env: Deno.env.toObject(), uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
   log.info("starting cri-podman", { version: CRI_PODMAN_VERSION, listen: config.listen, podman: config.podman.socket });
   const runtimeDir = host.env["XDG_RUNTIME_DIR"] || `/run/user/${host.uid}`;
   const dirProblem = await runtimeDirProblem(runtimeDir, { fromEnv: !!host.env["XDG_RUNTIME_DIR"], uid: host.uid });
@@ -68,6 +56,8 @@ export async function startApp(config: Config, opts: { log?: Logger; host?: Host
   await prepareSocketPath(config.listen).catch((err: Error) => {
     throw new StartupError(`Cannot listen on "${config.listen}" (listen): ${err.message}`, { cause: err });
   });
+  // Likewise the streaming server's TLS files: a missing one fails the start before Podman is touched.
+  const tls = await readTls(config);
 
   const ociRuntimes = new OciRuntimeProbes({
     workDir: `${runtimeDir}/cri-podman`,
@@ -104,7 +94,7 @@ export async function startApp(config: Config, opts: { log?: Logger; host?: Host
     streaming = await startStreamingServer({
       address: config.streaming.address,
       port: config.streaming.port,
-      tls: await readTls(config),
+      tls,
       tokenTtlMs: config.streaming.token_ttl_seconds * 1000,
       idleTimeoutMs: config.streaming.idle_timeout_seconds * 1000,
       maxSessions: config.streaming.max_sessions,

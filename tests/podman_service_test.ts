@@ -151,6 +151,31 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "a streaming TLS file that cannot be read stops the start before Podman, in one line naming the keys",
+  async () => {
+    await using dir = await makeTempDir("notls");
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "--config", DENO_JSON, MOD_TS, "serve", "--listen", `${dir.path}/cri.sock`],
+      env: {
+        NO_COLOR: "1",
+        CRI_PODMAN_PODMAN_SOCKET: `${dir.path}/podman.sock`,
+        CRI_PODMAN_STREAMING_TLS_CERT: `${dir.path}/missing-cert.pem`,
+        CRI_PODMAN_STREAMING_TLS_KEY: `${dir.path}/missing-key.pem`,
+      },
+      stdin: "null",
+    }).output();
+    const err = new TextDecoder().decode(stderr);
+    assert.equal(code, 2, err);
+    assert.match(
+      err,
+      /^cri-podman: Cannot read the streaming server's TLS files \(streaming.tls_cert, streaming.tls_key\)/m,
+    );
+    assert.doesNotMatch(err, /started podman service/);
+    await assert.rejects(Deno.stat(`${dir.path}/podman.sock`), Deno.errors.NotFound, "Podman was never started");
+  },
+);
+
 Deno.test("Status answers within its budget and says not ready while Podman hangs", async () => {
   await using podman = await startPodmanService();
   await using cri = await startCriServer({ podmanSocket: podman.socketPath });
