@@ -10,6 +10,7 @@ import { readProcessTable, zombieChildren } from "../src/host/processes.ts";
 import { ensureBusyboxImage } from "../tests/harness/busybox_image.ts";
 import { startCriServer } from "../tests/harness/cri_server.ts";
 import { makeTempDir, uniqueName } from "../tests/harness/temp.ts";
+import { rssMiB } from "./_stats.ts";
 
 const lifecycles = Number(Deno.args[0] ?? 1000);
 const every = Number(Deno.args[1] ?? 100);
@@ -40,19 +41,12 @@ function processCensus(): Record<string, number> {
   return counts;
 }
 
-function rssMiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-}
-
-const rows: string[] = [];
 const report = async (done: number, ms: number) => {
   const pid = await servicePid();
   const census = processCensus();
   const row =
     `| ${done} | ${zombieChildren(pid).length} | ${census["conmon"] ?? 0} | ${census["slirp4netns"] ?? 0} | ` +
-    `${census["rootlessport"] ?? 0} | ${rssMiB(cri.pid)} | ${(ms / Math.max(1, every)).toFixed(0)} |`;
-  rows.push(row);
+    `${census["rootlessport"] ?? 0} | ${rssMiB(cri.pid).toFixed(0)} | ${(ms / Math.max(1, every)).toFixed(0)} |`;
   console.log(row);
 };
 

@@ -7,7 +7,8 @@
  * @module
  */
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { pathExists } from "./files.ts";
 
 /** Directories that show which driver a storage already uses (or that libpod has used it). */
 const USED_STORAGE_MARKERS = ["overlay", "vfs", "btrfs", "zfs", "aufs", "devicemapper", "libpod"];
@@ -93,7 +94,7 @@ export async function readStorageFacts(
 ): Promise<StorageFacts> {
   const configFiles: string[] = [];
   for (const file of [paths.userConfig, ...paths.systemConfigs]) {
-    if (await exists(file)) configFiles.push(file);
+    if (await pathExists(file)) configFiles.push(file);
   }
   let graphRootEntries: string[] | undefined;
   try {
@@ -163,13 +164,4 @@ function runCommand(file: string, args: string[]): Promise<string | undefined> {
       resolve(err ? (String(stderr).trim().split("\n").pop() || err.message) : undefined);
     });
   });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -135,11 +135,6 @@ export function failureForStatus(status: number, message: string): PodmanFailure
   return "unknown";
 }
 
-/** The error class a bare status would give (no message to go on). */
-export function codeForStatus(status: number): ErrorCode {
-  return FAILURE_CODES[failureForStatus(status, "")];
-}
-
 /** Builds the error for a libpod answer with a non-success status; `what` says what we tried. */
 export function errorForStatus(what: string, status: number, body: unknown): PodmanError {
   const message = podmanMessage(body);
@@ -195,11 +190,6 @@ export function failureForPullMessage(message: string): PodmanFailure {
     return "registry-unreachable";
   }
   return "unknown";
-}
-
-/** The error class of an error message Podman sent inside a streamed (200) answer. */
-export function codeForStreamedMessage(message: string): ErrorCode {
-  return FAILURE_CODES[failureForPullMessage(message)];
 }
 
 /**

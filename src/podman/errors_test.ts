@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { CriError, type ErrorCode } from "../errors.ts";
 import {
-  codeForStatus,
-  codeForStreamedMessage,
   errorForStatus,
   errorForTransport,
   FAILURE_CODES,
@@ -14,6 +12,11 @@ import {
   podmanMessage,
   unlessNotFound,
 } from "./errors.ts";
+
+/** The error class a bare status gives (no message to go on). */
+const codeForStatus = (status: number) => FAILURE_CODES[failureForStatus(status, "")];
+/** The error class of a message Podman streams inside a 200 answer. */
+const codeForStreamedMessage = (message: string) => FAILURE_CODES[failureForPullMessage(message)];
 
 const ACTION = 'Cannot stop container "4f2a9c"';
 

@@ -16,7 +16,7 @@
  * @module
  */
 import type { Logger } from "../observability/log.ts";
-import { LIBPOD_PREFIX, PodmanHttp } from "./client.ts";
+import { PodmanHttp } from "./client.ts";
 import { errorForTransport, PodmanError, podmanMessage } from "./errors.ts";
 import { CriError } from "../errors.ts";
 
@@ -228,11 +228,7 @@ export class PodmanEventStream {
     return this.#connected;
   }
 
-  /** The request path, filters included: `/v4.0.0/libpod/events?stream=true&filters={"type":[…]}`. */
-  get path(): string {
-    return `${LIBPOD_PREFIX}${this.#relativePath}`;
-  }
-
+  /** The request path under the libpod prefix, filters included: `/events?stream=true&filters={"type":[…]}`. */
   get #relativePath(): string {
     const query = new URLSearchParams({ stream: "true" });
     if (this.#types !== undefined && this.#types.length > 0) {

@@ -18,6 +18,7 @@ import { StartupError } from "../errors.ts";
 import { isPodmanFailure } from "./errors.ts";
 import { dirname } from "node:path";
 import { processArgs, processStartTime, terminateProcessGroup } from "../host/processes.ts";
+import { lastLines } from "../host/oci_runtime.ts";
 import { ensurePrivateDirectory } from "../host/runtime_dir.ts";
 import type { Logger } from "../observability/log.ts";
 import type { SystemPort } from "./port.ts";
@@ -309,9 +310,7 @@ export class PodmanService {
   /** The last lines the service wrote, without Podman's log decorations. */
   async #logTail(): Promise<string> {
     try {
-      const text = await readFile(this.logPath, "utf8");
-      return text.trim().split("\n").slice(-3).map((l) => l.replace(/^time="[^"]*" level=\w+ msg=/, "").trim())
-        .join("; ");
+      return lastLines(await readFile(this.logPath, "utf8"), 3);
     } catch {
       return "";
     }

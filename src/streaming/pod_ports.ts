@@ -11,6 +11,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { MAX_SOCKET_PATH_BYTES } from "../config/rules.ts";
 import { ensurePrivateDirectory } from "../host/runtime_dir.ts";
 import type { Logger } from "../observability/log.ts";
 
@@ -71,8 +72,6 @@ export interface HelperPortForwarder extends PodPortForwarder {
   readonly socketPath: string;
 }
 
-/** The kernel's limit for a unix socket path (sun_path), terminating NUL included. */
-const MAX_SOCKET_PATH_BYTES = 107;
 /** How long a helper gets to exit after its stdin closed, before SIGKILL. */
 const HELPER_EXIT_GRACE_MS = 2_000;
 /** The most of a helper's stderr kept for messages. */

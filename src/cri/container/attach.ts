@@ -1,6 +1,5 @@
 import type { AttachRequest, AttachResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { CriError } from "../../errors.ts";
 import type { RpcContext } from "../context.ts";
 import { checkStreamFlags, runningContainer } from "../streams.ts";
 
@@ -16,7 +15,6 @@ export async function attach(
   ctx: RpcContext,
   req: AttachRequest,
 ): Promise<MessageInitShape<typeof AttachResponseSchema>> {
-  if (!req.containerId) throw new CriError("InvalidArgument", "container_id must not be empty");
   checkStreamFlags(req);
   const { container, stored } = await runningContainer(ctx, req.containerId);
   const url = ctx.streaming.url({

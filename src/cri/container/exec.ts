@@ -13,7 +13,6 @@ import { checkStreamFlags, runningContainer } from "../streams.ts";
  * Podman: GET /libpod/containers/{id}/json (the exec itself runs on connect).
  */
 export async function exec(ctx: RpcContext, req: ExecRequest): Promise<MessageInitShape<typeof ExecResponseSchema>> {
-  if (!req.containerId) throw new CriError("InvalidArgument", "container_id must not be empty");
   if (req.cmd.length === 0) throw new CriError("InvalidArgument", "cmd must not be empty");
   checkStreamFlags(req);
   const { container } = await runningContainer(ctx, req.containerId);
