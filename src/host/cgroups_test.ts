@@ -106,9 +106,10 @@ Deno.test("delegationCgroup()", async (t) => {
     assert.equal(delegationCgroup("/user.slice/user-1000.slice/session-3.scope", 1000), "/user.slice/user-1000.slice");
   });
   await t.step("delegationCgroup() ignores another user's service", () => {
+    // Deep enough that "the parent" and "any user@N.service ancestor" give different answers.
     assert.equal(
-      delegationCgroup("/user.slice/user-7.slice/user@7.service/a.scope", 1000),
-      "/user.slice/user-7.slice/user@7.service",
+      delegationCgroup("/user.slice/user-7.slice/user@7.service/app.slice/a.scope", 1000),
+      "/user.slice/user-7.slice/user@7.service/app.slice",
     );
   });
   await t.step("delegationCgroup() of the root is the root", () => {

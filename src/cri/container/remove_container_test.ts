@@ -46,7 +46,11 @@ Deno.test("removeContainer() is a no-op for a container that is gone or unknown"
     await cri.runtime.removeContainer({ containerId: "0123456789abcdef" });
   });
   await t.step("not an ID at all (names never resolve)", async () => {
-    await cri.runtime.removeContainer({ containerId: "k8s_app_web_default_web-uid_0" });
+    const other = await startedContainer(cri, await runSandbox(cri, "byname"), "byname");
+    const name = cri.fake.containers_.get(other)!.name;
+    await cri.runtime.removeContainer({ containerId: name });
+    assert.ok(cri.fake.containers_.has(other), `the name ${name} did not remove the container it names`);
+    await cri.runtime.removeContainer({ containerId: other });
   });
   assert.deepEqual(await listed(cri), []);
 });

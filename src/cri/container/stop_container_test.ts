@@ -63,7 +63,10 @@ Deno.test("stopContainer() is a no-op for a container that is stopped, gone or u
     await cri.runtime.stopContainer({ containerId: "0123456789abcdef", timeout: 1n });
   });
   await t.step("not an ID at all (names never resolve)", async () => {
-    await cri.runtime.stopContainer({ containerId: "k8s_app_web_default_web-uid_0", timeout: 1n });
+    const other = await startedContainer(cri, await runSandbox(cri, "byname"), "byname");
+    const name = cri.fake.containers_.get(other)!.name;
+    await cri.runtime.stopContainer({ containerId: name, timeout: 1n });
+    assert.equal(cri.fake.containers_.get(other)!.status, "running", `the name ${name} did not stop what it names`);
   });
 });
 
