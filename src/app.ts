@@ -22,7 +22,7 @@ import type { UnixListener } from "./grpc/unix_listener.ts";
 import { ownOomScoreAdj } from "./host/files.ts";
 import { FsUsageProbe } from "./host/fs_usage.ts";
 import { OciRuntimeProbes } from "./host/oci_runtime.ts";
-import { runtimeDirProblem } from "./host/runtime_dir.ts";
+import { resolveRuntimeDir, runtimeDirProblem } from "./host/runtime_dir.ts";
 import { planStorage, readStorageFacts, storagePaths, writeOverlayStorageConf } from "./host/storage.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
 import { connectPodman, type PodmanPort } from "./podman/mod.ts";
@@ -49,8 +49,8 @@ export async function startApp(config: Config): Promise<App> {
   const log = createLogger({ level: config.log.level, format: config.log.format });
   const host = { env: Deno.env.toObject(), uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
   log.info("starting cri-podman", { version: CRI_PODMAN_VERSION, listen: config.listen, podman: config.podman.socket });
-  const runtimeDir = host.env["XDG_RUNTIME_DIR"] || `/run/user/${host.uid}`;
-  const dirProblem = await runtimeDirProblem(runtimeDir, { fromEnv: !!host.env["XDG_RUNTIME_DIR"], uid: host.uid });
+  const { path: runtimeDir, fromEnv } = resolveRuntimeDir(host.env, host.uid);
+  const dirProblem = await runtimeDirProblem(runtimeDir, { fromEnv, uid: host.uid });
   if (dirProblem) throw new StartupError(dirProblem);
   // Before Podman: a CRI socket we cannot have must stop the start at once, not after Podman was started.
   await prepareSocketPath(config.listen).catch((err: Error) => {

@@ -18,7 +18,7 @@ import {
   OciRuntimeProbes,
   type OciRuntimeVerdict,
 } from "../host/oci_runtime.ts";
-import { runtimeDirProblem } from "../host/runtime_dir.ts";
+import { resolveRuntimeDir, runtimeDirProblem } from "../host/runtime_dir.ts";
 import { readStorageFacts, type StorageFacts, type StoragePaths, storagePaths } from "../host/storage.ts";
 import { tunUsable } from "../host/tun.ts";
 import { libpodApiVersion } from "../podman/system.ts";
@@ -117,7 +117,7 @@ const HELPER_DIRS = ["/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr
 export async function gatherFacts(host: DoctorHost): Promise<DoctorFacts> {
   const { config, env, uid, gid } = host;
   const pathEnv = env["PATH"] ?? "";
-  const runtimeDir = env["XDG_RUNTIME_DIR"] || `/run/user/${uid}`;
+  const { path: runtimeDir, fromEnv } = resolveRuntimeDir(env, uid);
   const mounts = probe(async () => parseMountinfo(await readFile("/proc/self/mountinfo", "utf8")));
   const helper = (name: string) => firstExecutable(HELPER_DIRS.map((d) => `${d}/${name}`));
   const [
@@ -146,7 +146,7 @@ export async function gatherFacts(host: DoctorHost): Promise<DoctorFacts> {
     probe(() => readSubIds("/etc/subgid")),
     findExecutable("newuidmap", pathEnv),
     findExecutable("newgidmap", pathEnv),
-    probe(() => runtimeDirProblem(runtimeDir, { fromEnv: !!env["XDG_RUNTIME_DIR"], uid })),
+    probe(() => runtimeDirProblem(runtimeDir, { fromEnv, uid })),
     stat(runtimeDir).then((st) => st.mode & 0o7777, () => undefined),
     probe(() => probeRuntimes(uid, gid, pathEnv)),
     probe(() => storageFacts(env, pathEnv)),
@@ -173,7 +173,7 @@ export async function gatherFacts(host: DoctorHost): Promise<DoctorFacts> {
       service,
     },
     subIds: { subuid, subgid, newuidmap, newgidmap },
-    runtimeDir: { path: runtimeDir, fromEnv: !!env["XDG_RUNTIME_DIR"], problem, mode },
+    runtimeDir: { path: runtimeDir, fromEnv, problem, mode },
     mounts: await mounts,
     ociRuntimes,
     storage,

@@ -7,6 +7,12 @@
 import { mkdir, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 
+/** The user's runtime directory: `$XDG_RUNTIME_DIR` (`fromEnv`), else `/run/user/<uid>`. */
+export function resolveRuntimeDir(env: Record<string, string>, uid: number): { path: string; fromEnv: boolean } {
+  const fromEnv = !!env["XDG_RUNTIME_DIR"];
+  return { path: fromEnv ? env["XDG_RUNTIME_DIR"]! : `/run/user/${uid}`, fromEnv };
+}
+
 /** Why `path` cannot serve as this user's runtime directory, with the fix; undefined when it can. */
 export async function runtimeDirProblem(path: string, opts: { fromEnv: boolean; uid: number }): Promise<
   string | undefined

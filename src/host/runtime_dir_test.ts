@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ensurePrivateDirectory, runtimeDirProblem } from "./runtime_dir.ts";
+import { ensurePrivateDirectory, resolveRuntimeDir, runtimeDirProblem } from "./runtime_dir.ts";
 
 const uid = Deno.uid() ?? 0;
 
@@ -38,4 +38,10 @@ Deno.test("runtimeDirProblem()", async (t) => {
   } finally {
     await Deno.remove(base, { recursive: true });
   }
+});
+
+Deno.test("resolveRuntimeDir() takes $XDG_RUNTIME_DIR when set and non-empty, else /run/user/<uid>", () => {
+  assert.deepEqual(resolveRuntimeDir({ XDG_RUNTIME_DIR: "/tmp/rt" }, 1000), { path: "/tmp/rt", fromEnv: true });
+  assert.deepEqual(resolveRuntimeDir({ XDG_RUNTIME_DIR: "" }, 1000), { path: "/run/user/1000", fromEnv: false });
+  assert.deepEqual(resolveRuntimeDir({}, 1001), { path: "/run/user/1001", fromEnv: false });
 });
