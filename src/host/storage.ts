@@ -102,7 +102,9 @@ export async function readStorageFacts(
   } catch {
     graphRootEntries = undefined;
   }
-  const overlay = configFiles.length === 0 && !env["CONTAINERS_STORAGE_CONF"]
+  // The probe (a user namespace and a mount) only matters for a new, unconfigured storage: planStorage keeps any other.
+  const inUse = (graphRootEntries ?? []).some((e) => USED_STORAGE_MARKERS.includes(e));
+  const overlay = configFiles.length === 0 && !env["CONTAINERS_STORAGE_CONF"] && !inUse
     ? await probeNativeOverlay(probeDir)
     : { works: false as const, reason: "not tested" };
   return { envConfig: env["CONTAINERS_STORAGE_CONF"] || undefined, configFiles, graphRootEntries, overlay };

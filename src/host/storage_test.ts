@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { overlayStorageConf, planStorage, type StorageFacts, storagePaths } from "./storage.ts";
+import { overlayStorageConf, planStorage, readStorageFacts, type StorageFacts, storagePaths } from "./storage.ts";
 
 const fresh: StorageFacts = {
   envConfig: undefined,
@@ -80,4 +80,22 @@ Deno.test("overlayStorageConf() sets the overlay driver under [storage] and says
   const text = overlayStorageConf(new Date("2026-01-02T03:04:05Z"));
   assert.match(text, /^# Written by cri-podman on 2026-01-02T03:04:05.000Z/);
   assert.match(text, /\[storage\]\ndriver = "overlay"\n$/);
+});
+
+Deno.test("readStorageFacts() does not probe overlay for a storage already in use", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "storage-facts-" });
+  try {
+    const paths = { userConfig: `${dir}/none.conf`, systemConfigs: [`${dir}/none-either.conf`], graphRoot: `${dir}/g` };
+    await Deno.mkdir(`${paths.graphRoot}/vfs`, { recursive: true });
+    const facts = await readStorageFacts(paths, {}, dir);
+    assert.deepEqual(facts.graphRootEntries, ["vfs"]);
+    assert.deepEqual(facts.overlay, { works: false, reason: "not tested" });
+    assert.deepEqual(
+      await Array.fromAsync(Deno.readDir(dir), (e) => e.name).then((n) => n.sort()),
+      ["g"],
+      "no probe dir",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
