@@ -6,6 +6,7 @@
  * with a reason, and `hangNext()` makes it wait until its signal aborts. Test code only: it is never shipped.
  * @module
  */
+import { AsyncQueue } from "../src/streaming/async_queue.ts";
 import type { PodmanEvent, PodmanEventHandlers } from "../src/podman/events.ts";
 import type { ExecRunOptions, ExecRunResult } from "../src/podman/exec.ts";
 import { CriError } from "../src/errors.ts";
@@ -97,33 +98,6 @@ export type StreamBehaviour = (io: {
   sizes: { width: number; height: number }[];
 }) => Promise<number>;
 
-/** A queue of chunks read with `for await`: push() adds, end() finishes. */
-class ChunkQueue implements AsyncIterable<Uint8Array> {
-  readonly #items: Uint8Array[] = [];
-  #ended = false;
-  #wake: (() => void) | undefined;
-  push(chunk: Uint8Array): void {
-    this.#items.push(chunk);
-    this.#wake?.();
-  }
-  end(): void {
-    this.#ended = true;
-    this.#wake?.();
-  }
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    while (true) {
-      const item = this.#items.shift();
-      if (item) {
-        yield item;
-        continue;
-      }
-      if (this.#ended) return;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-      this.#wake = undefined;
-    }
-  }
-}
-
 /** Docker's 8-byte frame header (stream, 0, 0, 0, big-endian length) and the payload, as Podman sends without a TTY. */
 function dockerFrame(stream: 1 | 2, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + payload.length);
@@ -133,7 +107,6 @@ function dockerFrame(stream: 1 | 2, payload: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The fake. Use its groups as `ctx.podman` (it implements PodmanPort) and inspect its state in assertions. */
 /** Port methods for which an absent object is no error (undefined from inspect, a no-op for kill, stop, remove). */
 const ABSENT_IS_NO_ERROR: ReadonlySet<string> = new Set([
   "images.inspect",
@@ -148,6 +121,7 @@ const ABSENT_IS_NO_ERROR: ReadonlySet<string> = new Set([
   "networks.remove",
 ]);
 
+/** The fake. Use its groups as `ctx.podman` (it implements PodmanPort) and inspect its state in assertions. */
 export class FakePodman implements PodmanPort {
   readonly pods_ = new Map<string, FakePod>();
   readonly containers_ = new Map<string, FakeContainer>();
@@ -494,8 +468,8 @@ export class FakePodman implements PodmanPort {
   };
 
   #stream(key: string, argv: readonly string[], tty: boolean) {
-    const stdin = new ChunkQueue();
-    const output = new ChunkQueue();
+    const stdin = new AsyncQueue<Uint8Array>({ highWater: Infinity });
+    const output = new AsyncQueue<Uint8Array>({ highWater: Infinity });
     const sizes: { width: number; height: number }[] = [];
     this.openStreams.add(key);
     let killed = false;

@@ -3,6 +3,7 @@
  * and terminal sizes, reads what was written to stdout and stderr, sees the outcome, and can make the client vanish.
  * @module
  */
+import { AsyncQueue } from "../../src/streaming/async_queue.ts";
 import type {
   CommandOutcome,
   OutputStream,
@@ -10,32 +11,6 @@ import type {
   RemoteCommandSession,
   TerminalSize,
 } from "../../src/streaming/session.ts";
-
-/** A push-fed async iterable. */
-class Feed<T> implements AsyncIterable<T> {
-  readonly #items: T[] = [];
-  #ended = false;
-  #wake: (() => void) | undefined;
-  push(item: T): void {
-    this.#items.push(item);
-    this.#wake?.();
-  }
-  end(): void {
-    this.#ended = true;
-    this.#wake?.();
-  }
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    while (true) {
-      if (this.#items.length > 0) {
-        yield this.#items.shift()!;
-        continue;
-      }
-      if (this.#ended) return;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-      this.#wake = undefined;
-    }
-  }
-}
 
 /** What the test sees of the client's output streams. */
 class Collected implements OutputStream {
@@ -57,8 +32,8 @@ class Collected implements OutputStream {
 
 /** A session and the test's handles on it. */
 export function memorySession(options: RemoteCommandOptions) {
-  const stdin = new Feed<Uint8Array>();
-  const resize = new Feed<TerminalSize>();
+  const stdin = new AsyncQueue<Uint8Array>({ highWater: Infinity });
+  const resize = new AsyncQueue<TerminalSize>({ highWater: Infinity });
   const stdout = new Collected();
   const stderr = new Collected();
   const gone = new AbortController();
