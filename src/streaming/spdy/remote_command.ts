@@ -14,7 +14,7 @@ import type {
 } from "../session.ts";
 import { AsyncQueue } from "../async_queue.ts";
 import { SpdyClosedError } from "./errors.ts";
-import { errorStreamPayload, type RemoteCommandProtocol } from "./exit_status.ts";
+import { errorStreamPayload, PROTOCOL_RULES, type RemoteCommandProtocol } from "./exit_status.ts";
 import { RstStatus } from "./frames.ts";
 import { TerminalSizeDecoder } from "../terminal_size.ts";
 import type { SpdySession, SpdyStream } from "./session.ts";
@@ -52,7 +52,7 @@ export async function remoteCommandOverSpdy(
   if (effective.stdout) expected.add("stdout");
   if (effective.stderr) expected.add("stderr");
   // Resizing came with v3 (v3ProtocolHandler.supportsTerminalResizing).
-  if (effective.tty && protocol !== "v2.channel.k8s.io" && protocol !== "channel.k8s.io") expected.add("resize");
+  if (effective.tty && PROTOCOL_RULES[protocol].resize) expected.add("resize");
 
   const streams = await collectStreams(session, expected, settings.streamTimeoutMs ?? 30_000);
   // Later streams are not part of this command: refuse them for as long as the session lives.
