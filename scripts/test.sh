@@ -124,9 +124,23 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   export XDG_RUNTIME_DIR
 fi
 # Fail early and clearly when rootless Podman cannot work at all, rather than in every integration test.
-if ! podman_info="$(podman info --format '{{.Host.Security.Rootless}} {{.Store.GraphDriverName}} {{.Host.OCIRuntime.Name}}' 2>&1)"; then
-  log "podman does not work for $(id -un): $podman_info"
-  exit 2
+podman_info() {
+  podman info --format '{{.Host.Security.Rootless}} {{.Store.GraphDriverName}} {{.Host.OCIRuntime.Name}}' 2>&1
+}
+if ! podman_info="$(podman_info)"; then
+  # A reused machine: an earlier run's processes were all killed while the runtime directory stayed, and Podman
+  # refuses every command until its user namespace is reset (cri-podman's embedded service does the same).
+  if [[ "$podman_info" == *"system migrate"* ]]; then
+    log "podman's user namespace outlived its processes (an earlier run was killed): podman system migrate"
+    podman system migrate
+    podman_info="$(podman_info)" || {
+      log "podman does not work for $(id -un) even after podman system migrate: $podman_info"
+      exit 2
+    }
+  else
+    log "podman does not work for $(id -un): $podman_info"
+    exit 2
+  fi
 fi
 # Podman builds its pause image (from catatonit) on the first pod it creates. Do that once here, not in several
 # test files at the same time on a fresh machine.

@@ -97,9 +97,22 @@ async function drivePod(client: CriClient, user: SystemUser, image: string): Pro
   const status = await client.runtime.status({ verbose: true });
   for (const c of status.status?.conditions ?? []) assert.equal(c.status, true, `${c.type}: ${c.reason} ${c.message}`);
   assert.equal(JSON.parse(status.info["podman"] ?? "{}").graphDriver, "overlay", "a new storage gets native overlay");
+  const { podSandboxId } = await runPod(client, user, image, "first-run");
+  await client.runtime.stopPodSandbox({ podSandboxId });
+  await client.runtime.removePodSandbox({ podSandboxId });
+  assert.deepEqual((await client.runtime.listPodSandbox({})).items, []);
+}
+
+/** Pulls the image and runs a pod whose container writes a line; returns once the line is in its CRI log. */
+async function runPod(
+  client: CriClient,
+  user: SystemUser,
+  image: string,
+  prefix: string,
+): Promise<{ name: string; podSandboxId: string; containerId: string }> {
   const { imageRef } = await client.image.pullImage({ image: { image } });
   assert.match(imageRef, /^sha256:[0-9a-f]{64}$/);
-  const name = `first-run-${Date.now().toString(36)}`;
+  const name = `${prefix}-${Date.now().toString(36)}`;
   const sandboxConfig = {
     metadata: { name, namespace: "default", uid: crypto.randomUUID(), attempt: 0 },
     logDirectory: `${user.home}/pod-logs/${name}`,
@@ -127,11 +140,12 @@ async function drivePod(client: CriClient, user: SystemUser, image: string): Pro
     });
     const c = await client.runtime.containerStatus({ containerId });
     assert.equal(c.status?.state, ContainerState.CONTAINER_RUNNING);
-  } finally {
-    await client.runtime.stopPodSandbox({ podSandboxId });
-    await client.runtime.removePodSandbox({ podSandboxId });
+    return { name, podSandboxId, containerId };
+  } catch (err) {
+    await client.runtime.stopPodSandbox({ podSandboxId }).catch(() => {});
+    await client.runtime.removePodSandbox({ podSandboxId }).catch(() => {});
+    throw err;
   }
-  assert.deepEqual((await client.runtime.listPodSandbox({})).items, []);
 }
 
 /** Sends SIGTERM to the start command and waits for it; asserts a clean exit. */
@@ -202,6 +216,43 @@ Deno.test({
     await withLog(started, () => drivePod(client, user, image));
     await stopServing(started, client);
     assert.doesNotMatch(await Deno.readTextFile(started.logPath), /ERROR|restart failed/);
+
+    // Every process of the user killed while a pod ran (the session ended; a CI machine was reused), the runtime
+    // directory kept: Podman alone then refuses every command until `podman system migrate`.
+    const again = () =>
+      startCommand("setpriv", [
+        ...asUser(user, { XDG_RUNTIME_DIR: user.runtimeDir }),
+        "bash",
+        "scripts/start.sh",
+      ], { cwd: repo, env: {}, logDir: logs.path });
+    const second = again();
+    const serving = await waitServing(second, socket, performance.now());
+    const left = await withLog(second, () => runPod(serving.client, user, image, "left"));
+    serving.client.close();
+    await user.killAll();
+    const podman = await new Deno.Command("setpriv", {
+      args: [...asUser(user, { XDG_RUNTIME_DIR: user.runtimeDir }), "podman", "info"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.match(new TextDecoder().decode(podman.stderr), /system migrate/, "the state the start must recover from");
+
+    const third = again();
+    const recovered = await waitServing(third, socket, performance.now());
+    await withLog(third, async () => {
+      assert.match(third.log(), /running `podman system migrate`/);
+      const pod = await recovered.client.runtime.podSandboxStatus({ podSandboxId: left.podSandboxId });
+      assert.equal(pod.status?.state, PodSandboxState.SANDBOX_NOTREADY, "the killed pod is kept, not ready");
+      assert.equal(pod.status?.metadata?.name, left.name, "with its CRI metadata");
+      // Podman 4.3's migrate leaves a killed container "stopping" (reported running); kubelet stops it.
+      const c = await recovered.client.runtime.containerStatus({ containerId: left.containerId });
+      assert.equal(c.status?.metadata?.name, "hello");
+      await recovered.client.runtime.stopContainer({ containerId: left.containerId, timeout: 0n });
+      await recovered.client.runtime.stopPodSandbox({ podSandboxId: left.podSandboxId });
+      await recovered.client.runtime.removePodSandbox({ podSandboxId: left.podSandboxId });
+      await drivePod(recovered.client, user, image);
+    });
+    await stopServing(third, recovered.client);
   });
 
   await t.step("sudo scripts/start.sh for a new user serves, and a pod runs", async () => {
@@ -233,9 +284,9 @@ Deno.test({
 });
 
 /** Runs `fn`; a failure carries the start command's output, which goes with the user when it is removed. */
-async function withLog(started: Started, fn: () => Promise<void>): Promise<void> {
+async function withLog<T>(started: Started, fn: () => Promise<T>): Promise<T> {
   try {
-    await fn();
+    return await fn();
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- start command output ---\n${started.log()}`, { cause: err });
   }

@@ -47,14 +47,23 @@ async function ensureNetnsKeeper(ctx: RpcContext): Promise<void> {
   try {
     const pod = await ctx.podman.pods.inspect(NETNS_KEEPER_NAME, { signal: ctx.signal });
     if (pod?.State === "Running") return;
-    if (!pod) {
-      await ctx.podman.pods.create(toLibpodNetnsKeeperSpec(ctx.config.pods.infra_image), { signal: ctx.signal })
-        .catch((err) => {
-          if (!isPodmanFailure(err, "name-in-use")) throw err; // created meanwhile by another cri-podman
-        });
-      ctx.log.info("started the netns keeper pod", { name: NETNS_KEEPER_NAME });
+    if (pod) {
+      try {
+        await ctx.podman.pods.start(NETNS_KEEPER_NAME, { signal: ctx.signal });
+        return;
+      } catch (err) {
+        // A keeper whose processes were killed under Podman (a `podman system migrate` leaves it "stopping") never
+        // starts again: it holds nothing, so a new one replaces it.
+        ctx.log.info("replacing a netns keeper pod that does not start", { error: (err as Error).message });
+        await ctx.podman.pods.remove(NETNS_KEEPER_NAME, { signal: ctx.signal });
+      }
     }
+    await ctx.podman.pods.create(toLibpodNetnsKeeperSpec(ctx.config.pods.infra_image), { signal: ctx.signal })
+      .catch((err) => {
+        if (!isPodmanFailure(err, "name-in-use")) throw err; // created meanwhile by another cri-podman
+      });
     await ctx.podman.pods.start(NETNS_KEEPER_NAME, { signal: ctx.signal });
+    ctx.log.info("started the netns keeper pod", { name: NETNS_KEEPER_NAME });
   } catch (err) {
     ctx.log.warn("cannot start the netns keeper pod", { error: (err as Error).message });
   }

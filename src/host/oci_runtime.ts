@@ -5,7 +5,7 @@
  * runc works: asking the runtime itself is the only reliable test, and it takes ~20–40 ms.
  * @module
  */
-import { spawn } from "node:child_process";
+import { runCommand } from "./processes.ts";
 import { access, constants, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 
 /** An OCI runtime found on the host. */
@@ -109,13 +109,15 @@ export async function probeOciRuntime(runtimePath: string, opts: ProbeOptions): 
     await writeFile(`${bundle}/config.json`, JSON.stringify(probeBundleConfig(helper, opts.uid, opts.gid)));
     const id = `cri-podman-probe-${process.pid}-${Date.now().toString(36)}`;
     const state = `${bundle}/state`;
-    const result = await runQuietly(
+    const result = await runCommand(
       runtimePath,
       ["--root", state, "run", "--bundle", bundle, id],
-      opts.timeoutMs ?? 10_000,
+      { timeoutMs: opts.timeoutMs ?? 10_000 },
     );
     // `run` removes the container when it exits; a failed create may leave state behind.
-    if (result.code !== 0) await runQuietly(runtimePath, ["--root", state, "delete", "--force", id], 5_000);
+    if (result.code !== 0) {
+      await runCommand(runtimePath, ["--root", state, "delete", "--force", id], { timeoutMs: 5_000 });
+    }
     if (result.code === 0) return { usable: true };
     return { usable: false, reason: lastLines(result.output) || `exit status ${result.code}` };
   } finally {
@@ -183,29 +185,6 @@ export function probeBundleConfig(helper: string, uid: number, gid: number): Rec
       gidMappings: [{ containerID: 0, hostID: gid, size: 1 }],
     },
   };
-}
-
-/** Runs a command with no input, collecting stdout and stderr together; never rejects. */
-function runQuietly(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    let output = "";
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    for (const stream of [child.stdout, child.stderr]) {
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk: string) => {
-        if (output.length < 16_384) output += chunk;
-      });
-    }
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      resolve({ code: -1, output: err.message });
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, output: signal ? `${output}\nkilled by ${signal}` : output });
-    });
-  });
 }
 
 /** The last meaningful lines of a runtime's output, without logrus decorations (`time=… level=error msg="…"`). */

@@ -4,7 +4,7 @@
  * tell one process from a later one with the same pid (start time, command line).
  * @module
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import process from "node:process";
@@ -217,4 +217,39 @@ export async function terminateProcessGroup(pgid: number, graceMs: number): Prom
     if (next) signal(next);
   }
   return liveGroupMembers(pgid).length === 0;
+}
+
+/** What a command run by {@link runCommand} ended with. */
+export interface CommandResult {
+  /** Exit status; -1 when it could not start or was killed. */
+  code: number;
+  /** stdout and stderr together (the first 16 KiB). */
+  output: string;
+}
+
+/** Runs a command with no input, collecting stdout and stderr together; never rejects. */
+export function runCommand(
+  cmd: string,
+  args: readonly string[],
+  opts: { timeoutMs: number; env?: Record<string, string> },
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    let output = "";
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...(opts.env ? { env: opts.env } : {}) });
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        if (output.length < 16_384) output += chunk;
+      });
+    }
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, output: err.message });
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, output: signal ? `${output}\nkilled by ${signal}` : output });
+    });
+  });
 }

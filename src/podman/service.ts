@@ -17,7 +17,7 @@ import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { StartupError } from "../errors.ts";
 import { isPodmanFailure } from "./errors.ts";
 import { dirname } from "node:path";
-import { processArgs, processStartTime, terminateProcessGroup } from "../host/processes.ts";
+import { processArgs, processStartTime, runCommand, terminateProcessGroup } from "../host/processes.ts";
 import { lastLines } from "../host/oci_runtime.ts";
 import { ensurePrivateDirectory } from "../host/runtime_dir.ts";
 import type { Logger } from "../observability/log.ts";
@@ -47,6 +47,9 @@ export class PodmanStartError extends StartupError {
   }
 }
 
+/** What Podman says when its user namespace's pause process and containers are all gone. */
+const STALE_USER_NAMESPACE = /invalid internal status.*system migrate/;
+
 /** What the pid file of an embedded service records. */
 interface PidRecord {
   pid: number;
@@ -67,6 +70,8 @@ export class PodmanService {
   readonly #stopController = new AbortController();
   #lastFailure = "";
   #sameFailures = 0;
+  /** The child a spawn-and-wait is waiting for (not yet answering). */
+  #awaitingReady: ChildProcess | undefined;
   /** Global podman flags for the embedded service (`--runtime runc`). */
   #globalArgs: readonly string[] = [];
   /** Whether the service is our child. */
@@ -208,7 +213,7 @@ export class PodmanService {
    * Starts the service and waits until it answers. A service that exits before it answers is not retried: the same
    * command would fail the same way, so its own words are the error.
    */
-  async #spawnAndWait(): Promise<void> {
+  async #spawnAndWait(recovered = false): Promise<void> {
     await ensurePrivateDirectory(dirname(this.#opts.socketPath)).catch((err: Error) => {
       throw new PodmanStartError(
         `Cannot create the directory of podman.socket "${this.#opts.socketPath}": ${err.message}`,
@@ -216,6 +221,7 @@ export class PodmanService {
     });
     await this.#removeStaleSocket();
     const child = await this.#spawn();
+    this.#awaitingReady = child;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     const deadline = Date.now() + this.#opts.startTimeoutMs;
     const signal = this.#stopController.signal;
@@ -227,6 +233,7 @@ export class PodmanService {
       if (outcome !== "timeout") break;
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 50))]);
     }
+    this.#awaitingReady = undefined;
     if (outcome === "ready") return;
     const wasStopping = this.#stopping;
     this.#stopping = true;
@@ -235,6 +242,10 @@ export class PodmanService {
     if (this.#child === child) this.#child = undefined;
     if (outcome === "stopped") throw new PodmanStartError("cri-podman is stopping");
     const said = await this.#logTail();
+    if (outcome === "exited" && !recovered && STALE_USER_NAMESPACE.test(said)) {
+      await this.#migrate(said);
+      return this.#spawnAndWait(true);
+    }
     const how = outcome === "exited"
       ? `exited with status ${child.exitCode ?? child.signalCode} before it answered`
       : `did not answer within ${this.#opts.startTimeoutMs} ms`;
@@ -242,6 +253,26 @@ export class PodmanService {
       `The Podman service we started on "${this.#opts.socketPath}" ${how}${said ? `; it said: ${said}` : ""} ` +
         `(log: ${this.logPath})`,
     );
+  }
+
+  /**
+   * Resets a user namespace whose processes are all gone: the pause process and every container's conmon were killed
+   * (a session ended, a CI machine reused) while the runtime directory stayed. Podman then refuses every command
+   * ("invalid internal status … podman system migrate") until `podman system migrate` makes a new pause process and
+   * marks the dead containers stopped. Nothing runs in that state, so nothing is lost by it.
+   */
+  async #migrate(said: string): Promise<void> {
+    this.#opts.log.warn("Podman's user namespace outlived all its processes: running `podman system migrate`", {
+      said,
+    });
+    const args = [...this.#globalArgs, "system", "migrate"];
+    const result = await runCommand(this.#opts.binary, args, { env: this.#opts.env, timeoutMs: 60_000 });
+    if (result.code !== 0) {
+      throw new PodmanStartError(
+        `Podman's user namespace outlived its processes and \`${this.#opts.binary} system migrate\` failed ` +
+          `(status ${result.code}): ${lastLines(result.output, 3)}`,
+      );
+    }
   }
 
   /** A socket file nobody answers on would make `podman system service` fail: remove it. */
@@ -319,7 +350,8 @@ export class PodmanService {
   #onExit(child: ChildProcess, code: number | null, signal: string | null): void {
     if (this.#child !== child) return;
     this.#child = undefined;
-    if (this.#stopping) return;
+    // A service that dies before it answered is the start's failure to report, not a crash to restart from.
+    if (this.#stopping || this.#awaitingReady === child) return;
     this.#opts.log.warn("podman service exited", { code, signal });
     // Whatever the service forked (its re-executed self in the user namespace) would go on serving the socket that
     // the restart replaces: end the group first.

@@ -19,7 +19,12 @@ export interface SystemUser extends AsyncDisposable {
   readonly home: string;
   /** `/run/user/<uid>`: not created; a test makes it when it wants a login session's runtime directory. */
   readonly runtimeDir: string;
-  /** Ends every process of the user (by pid: all were started for the test), deletes the user and its files. */
+  /**
+   * SIGKILLs every process of the user (by pid: all were started for the test) and keeps its files: what the end of
+   * a login session, or a CI machine reused after its jobs were killed, leaves behind.
+   */
+  killAll(): Promise<void>;
+  /** Ends every process of the user (as {@linkcode killAll}), deletes the user and its files. */
   remove(): Promise<void>;
 }
 
@@ -50,21 +55,24 @@ export async function existingSystemUser(name: string): Promise<SystemUser> {
   const gid = Number((await run("id", ["-g", name])).trim());
   const home = (await run("getent", ["passwd", name])).split(":")[5] ?? `/home/${name}`;
   const runtimeDir = `/run/user/${uid}`;
+  const killAll = async () => {
+    for (let round = 0; round < 20; round++) {
+      const pids = (await run("pgrep", ["-u", String(uid)]).catch(() => "")).split("\n").filter(Boolean);
+      if (pids.length === 0) return;
+      for (const pid of pids) {
+        try {
+          Deno.kill(Number(pid), "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
   let removed: Promise<void> | undefined;
   const remove = () =>
     removed ??= (async () => {
-      for (let round = 0; round < 20; round++) {
-        const pids = (await run("pgrep", ["-u", String(uid)]).catch(() => "")).split("\n").filter(Boolean);
-        if (pids.length === 0) break;
-        for (const pid of pids) {
-          try {
-            Deno.kill(Number(pid), "SIGKILL");
-          } catch {
-            // gone already
-          }
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await killAll();
       await Deno.remove(runtimeDir, { recursive: true }).catch(() => {});
       await run("userdel", ["--remove", name]).catch(() => {});
       await Deno.remove(home, { recursive: true }).catch(() => {});
@@ -73,5 +81,5 @@ export async function existingSystemUser(name: string): Promise<SystemUser> {
         await Deno.writeTextFile(file, text.split("\n").filter((l) => !l.startsWith(`${name}:`)).join("\n"));
       }
     })();
-  return { name, uid, gid, home, runtimeDir, remove, [Symbol.asyncDispose]: remove };
+  return { name, uid, gid, home, runtimeDir, killAll, remove, [Symbol.asyncDispose]: remove };
 }

@@ -382,3 +382,17 @@ Deno.test("runPodSandbox() that failed never shows its pod in List, even when an
   assert.deepEqual((await cri.runtime.listPodSandbox({})).items, []);
   for (const h of held) h.release();
 });
+
+Deno.test("runPodSandbox() replaces a netns keeper pod that exists but does not start", async () => {
+  await using cri = await startInProcessCri();
+  await cri.runtime.runPodSandbox({ config: sandboxConfig("first") });
+  const keeper = [...cri.fake.pods_.values()].find((p) => p.name === NETNS_KEEPER_NAME)!;
+  // What `podman system migrate` leaves of a keeper whose processes were killed: a pod that refuses to start.
+  cri.fake.containers_.get(keeper.infraId)!.status = "stopping";
+  cri.fake.failNext("pods.start", "unknown", "cannot start a container that has stopped", ([id]) => id === keeper.name);
+  await cri.runtime.runPodSandbox({ config: sandboxConfig("second") });
+  const replaced = [...cri.fake.pods_.values()].find((p) => p.name === NETNS_KEEPER_NAME)!;
+  assert.notEqual(replaced.id, keeper.id, "a new keeper pod");
+  assert.equal(cri.fake.containers_.get(replaced.infraId)?.status, "running");
+  assert.ok(cri.logs.some((l) => l.includes("replacing a netns keeper pod that does not start")));
+});
