@@ -10,6 +10,8 @@ import type { Config } from "./config/schema.ts";
 import type { ServiceDeps } from "./cri/context.ts";
 import { imageServiceHandlers } from "./cri/image_service.ts";
 import { EventFeed } from "./cri/event_feed.ts";
+import { ContainerEventHub } from "./cri/container_events.ts";
+import { type ContainerEventMessage, ContainerEventSource } from "./cri/container_event_source.ts";
 import { RuntimeCache } from "./cri/runtime_cache.ts";
 import { RuntimeState } from "./cri/runtime_state.ts";
 import { FINISH_ON_SHUTDOWN, runtimeServiceHandlers } from "./cri/runtime_service.ts";
@@ -20,11 +22,18 @@ import { criService, serveCri } from "./grpc/server.ts";
 import { prepareSocketPath } from "./grpc/socket_file.ts";
 import type { UnixListener } from "./grpc/unix_listener.ts";
 import { ownOomScoreAdj } from "./host/files.ts";
+import { ProcReader } from "./host/proc_stats.ts";
+import { StatsCollector } from "./cri/stats/collector.ts";
 import { FsUsageProbe } from "./host/fs_usage.ts";
 import { OciRuntimeProbes } from "./host/oci_runtime.ts";
 import { resolveRuntimeDir, runtimeDirProblem } from "./host/runtime_dir.ts";
 import { planStorage, readStorageFacts, storagePaths, writeOverlayStorageConf } from "./host/storage.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
+import { type Metrics, noMetrics } from "./observability/metrics.ts";
+import { type MetricsServer, startMetricsServer } from "./observability/metrics_server.ts";
+import { createPrometheusMetrics } from "./observability/prometheus.ts";
+import { parseListenAddress } from "./config/rules.ts";
+import { PullBlobWatcher } from "./host/pull_blobs.ts";
 import { connectPodman, type PodmanPort } from "./podman/mod.ts";
 import { PodmanService } from "./podman/service.ts";
 import { startStreamingServer, type StreamingServer } from "./streaming/server.ts";
@@ -46,6 +55,43 @@ export interface App {
 
 /** Starts cri-podman with `config`; rejects (cleaning up) when Podman, the socket or the TLS files cannot be had. */
 export async function startApp(config: Config): Promise<App> {
+  // The metrics address is bound first: a bad one costs nothing, and every later failure stops the server again.
+  const metrics = config.metrics.address ? createPrometheusMetrics() : undefined;
+  const metricsServer = metrics ? await serveMetrics(config, metrics) : undefined;
+  try {
+    const app = await startServing(config, metrics ?? noMetrics);
+    if (metricsServer) app.log.info("serving metrics", { url: metricsServer.url });
+    return {
+      ...app,
+      stop: async () => {
+        await app.stop();
+        await metricsServer?.stop();
+      },
+    };
+  } catch (err) {
+    await metricsServer?.stop();
+    throw err;
+  }
+}
+
+/** Binds `metrics.address` and serves `GET /metrics` there; a failure is a StartupError naming the key. */
+async function serveMetrics(
+  config: Config,
+  metrics: ReturnType<typeof createPrometheusMetrics>,
+): Promise<MetricsServer> {
+  const address = parseListenAddress(config.metrics.address)!; // the schema let only a valid one through
+  try {
+    return await startMetricsServer({ ...address, source: metrics });
+  } catch (err) {
+    throw new StartupError(
+      `Cannot serve metrics on ${config.metrics.address} (metrics.address): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/** Starts everything but the metrics server, reporting to `metrics`. */
+async function startServing(config: Config, metrics: Metrics): Promise<App> {
   const log = createLogger({ level: config.log.level, format: config.log.format });
   const host = { env: Deno.env.toObject(), uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
   log.info("starting cri-podman", { version: CRI_PODMAN_VERSION, listen: config.listen, podman: config.podman.socket });
@@ -68,6 +114,7 @@ export async function startApp(config: Config): Promise<App> {
   const probing = ociRuntimes.probeInstalled(); // ~30 ms each, while Podman starts
   const podman = connectPodman(config.podman.socket, {
     requestTimeoutMs: config.podman.request_timeout_seconds * 1000,
+    metrics,
     log,
   });
   const podmanService = new PodmanService(podman.system, {
@@ -101,6 +148,7 @@ export async function startApp(config: Config): Promise<App> {
       podman,
       log,
       portForwardSocketDir: `${runtimeDir}/cri-podman/portforward`,
+      metrics,
     });
   } catch (err) {
     await podmanService.stop();
@@ -115,7 +163,17 @@ export async function startApp(config: Config): Promise<App> {
 
   state.minOomScoreAdj = await ownOomScoreAdj();
   state.nodeHostname = hostname();
-  const cache = new RuntimeCache(podman, log);
+  const cache = new RuntimeCache(podman, log, metrics);
+  // GetContainerEvents: lifecycle events from the cache's changes; started before the feed's first full read.
+  const containerEvents = new ContainerEventHub<ContainerEventMessage>({ log });
+  const eventSource = new ContainerEventSource({
+    cache,
+    podman,
+    hub: containerEvents,
+    networkName: config.pods.network,
+    log,
+  }).start();
+  const fsUsage = new FsUsageProbe();
   // List calls answer from the cache once the event stream is up and a full read completed.
   const events = new EventFeed(cache, log).start(podman.events);
   const deps: ServiceDeps = {
@@ -124,10 +182,15 @@ export async function startApp(config: Config): Promise<App> {
     log,
     state,
     cache,
-    fsUsage: new FsUsageProbe(),
+    fsUsage,
+    stats: new StatsCollector({ proc: new ProcReader(), fsUsage, podman }),
     ociRuntimes,
     podmanEmbedded: podmanService.embedded,
     streaming: streaming.urls,
+    metrics,
+    // Where Podman's image copies put their blobs: the service's $TMPDIR (an embedded one inherits ours), else /var/tmp.
+    pullBytes: new PullBlobWatcher([host.env["TMPDIR"] ?? "", "/var/tmp"]),
+    containerEvents,
   };
   const tracker = new CallTracker();
   let listener: UnixListener;
@@ -140,6 +203,7 @@ export async function startApp(config: Config): Promise<App> {
     );
   } catch (err) {
     await events.stop();
+    await eventSource.stop();
     await streaming.stop();
     await podmanService.stop();
     await podman.close();
@@ -158,6 +222,8 @@ export async function startApp(config: Config): Promise<App> {
     stop: () =>
       stopping ??= (async () => {
         log.info("stopping", { graceSeconds: config.shutdown_grace_seconds });
+        // Open GetContainerEvents streams end now (UNAVAILABLE): they never end on their own and would hold the grace.
+        containerEvents.close();
         await listener.close({
           graceMs,
           onGraceExpired: () => {
@@ -179,6 +245,7 @@ export async function startApp(config: Config): Promise<App> {
           await tracker.settled(2_000);
         }
         await events.stop();
+        await eventSource.stop();
         // Exec'd processes of sessions still open are ended, before Podman is.
         await streaming.stop();
         await podmanService.stop();

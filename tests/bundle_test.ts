@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { startCriServer } from "./harness/cri_server.ts";
 import { startPodmanService } from "./harness/podman_service.ts";
-import { makeTempDir } from "./harness/temp.ts";
+import { freePort, makeTempDir } from "./harness/temp.ts";
 
 const MOD_TS = new URL("../mod.ts", import.meta.url).pathname;
 const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
@@ -33,9 +33,17 @@ Deno.test("the deno bundle output serves CRI from an empty folder", async (t) =>
 
   await t.step("serve from the bundle answers CRI calls against real Podman", async () => {
     await using podman = await startPodmanService();
-    await using cri = await startCriServer({ podmanSocket: podman.socketPath, entry: bundle });
+    // With metrics on: prom-client must work inside the bundle too.
+    const metrics = `127.0.0.1:${freePort()}`;
+    await using cri = await startCriServer({
+      podmanSocket: podman.socketPath,
+      entry: bundle,
+      env: { CRI_PODMAN_METRICS_ADDRESS: metrics },
+    });
     assert.equal((await cri.client.runtime.version({})).runtimeName, "cri-podman");
     await cri.client.image.listImages({});
+    const scraped = await (await fetch(`http://${metrics}/metrics`)).text();
+    assert.match(scraped, /^cri_podman_grpc_requests_total\{method="Version",code="OK"\} [1-9][0-9]*$/m); // the harness asks Version until it answers
     assert.equal(await cri.stop(), 0);
   });
 });

@@ -38,6 +38,9 @@ import type {
   RegistryCredentials,
 } from "../src/podman/types.ts";
 
+/** Where the fake's containers' writable layers are said to live. */
+export const FAKE_GRAPH_ROOT = "/home/user/.local/share/containers/storage";
+
 /** One call the fake answered. */
 export interface FakeCall {
   /** `group.method`, e.g. `pods.create`. */
@@ -155,6 +158,8 @@ export class FakePodman implements PodmanPort {
   readonly #failures = new Map<string, Array<{ what: PodmanError | "hang"; when: (args: unknown[]) => boolean }>>();
   readonly #subscribers = new Set<{ types: readonly string[]; handlers: PodmanEventHandlers }>();
   #heldEvents: Array<() => void> | undefined;
+  /** Between disconnectEvents() and reconnectEvents(): events are lost, as on a broken stream. */
+  #eventsLost = false;
   #nextPid = 10_000;
   #nextIp = 2;
   #clock = Date.parse("2026-01-01T00:00:00Z");
@@ -530,9 +535,16 @@ export class FakePodman implements PodmanPort {
   // ------------------------------------------------------------------------------------------------------------
   // Behind the port.
 
-  /** Tells every subscriber the feed broke, as a lost Podman would. */
+  /** Tells every subscriber the feed broke, as a lost Podman would; events are lost until {@link reconnectEvents}. */
   disconnectEvents(err = new PodmanError("unreachable", "fake: event stream lost")): void {
+    this.#eventsLost = true;
     for (const sub of this.#subscribers) sub.handlers.onDisconnected?.(err);
+  }
+
+  /** Re-opens a broken feed: every subscriber's onConnected runs again (the cache's full read); resolves after it. */
+  async reconnectEvents(): Promise<void> {
+    this.#eventsLost = false;
+    for (const sub of this.#subscribers) await sub.handlers.onConnected();
   }
 
   /**
@@ -723,10 +735,12 @@ export class FakePodman implements PodmanPort {
         PidMode: spec?.pidns?.nsmode === "host" ? "host" : "",
         IpcMode: spec?.ipcns?.nsmode === "host" ? "host" : "",
       },
+      GraphDriver: { Name: "overlay", Data: { UpperDir: `${FAKE_GRAPH_ROOT}/overlay/${c.id}/diff` } },
     };
   }
 
   #emit(type: string, action: string, id: string, name: string, attributes: Record<string, string>): void {
+    if (this.#eventsLost) return;
     const event: PodmanEvent = { type, action, id, name, timeNano: BigInt(this.#clock) * 1_000_000n, attributes };
     for (const sub of this.#subscribers) {
       if (!sub.types.includes(type)) continue;

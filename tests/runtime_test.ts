@@ -96,6 +96,16 @@ Deno.test("RuntimeService answers Version, Status, RuntimeConfig and UpdateRunti
       "exec",
       "attach",
       "portForward",
+      "getContainerEvents",
+      "containerStats",
+      "listContainerStats",
+      "streamContainerStats",
+      "podSandboxStats",
+      "listPodSandboxStats",
+      "streamPodSandboxStats",
+      "listMetricDescriptors",
+      "listPodSandboxMetrics",
+      "streamPodSandboxMetrics",
     ]);
     const client = cri.client.runtime as unknown as Record<string, (req: unknown) => Promise<unknown>>;
     let checked = 0;
@@ -111,7 +121,7 @@ Deno.test("RuntimeService answers Version, Status, RuntimeConfig and UpdateRunti
       });
       checked++;
     }
-    assert.equal(checked, 11);
+    assert.equal(checked, 1, "CheckpointContainer alone");
   });
 
   await t.step("the server logged no crash", () => {

@@ -72,6 +72,8 @@ const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   "smol-toml": ["config", "doctor"],
   // Schema validation of cri-podman's config.
   valibot: ["config"],
+  // cri-podman's own metrics registry and Prometheus text rendering; every other layer reports to the Metrics sink.
+  "prom-client": ["observability"],
 };
 
 /**

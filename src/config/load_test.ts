@@ -71,6 +71,7 @@ Deno.test("resolveConfig() defaults", async (t) => {
         idle_timeout_seconds: 14400,
         max_sessions: 64,
       },
+      metrics: { address: "" },
       log: { level: "info", format: "text" },
     });
   });

@@ -4,6 +4,7 @@
  * start instead of failing the first CRI call that uses it.
  * @module
  */
+import { isIPv6 } from "node:net";
 import { IMAGE_REFERENCE } from "../translate/image_ref.ts";
 
 /** Quotes a value for a message; JSON escapes keep control characters (a NUL, a newline) visible on one line. */
@@ -126,6 +127,35 @@ export function registryProblem(text: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** An address to listen on: an IP address (IPv6 in brackets) and a TCP port 0–65535 (0 = a free one). */
+export interface ListenAddress {
+  /** The IP address, without brackets. */
+  hostname: string;
+  /** The TCP port; 0 = a free one, chosen when the server starts. */
+  port: number;
+}
+
+/**
+ * Reads `host:port` (`127.0.0.1:9090`, `[::1]:9090`); undefined when it is not one. The host is an IP address, not a
+ * name: a listener binds one address, and a name could stand for several.
+ */
+export function parseListenAddress(text: string): ListenAddress | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(0|[1-9][0-9]{0,4})$/.exec(text);
+  if (!m) return undefined;
+  const hostname = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  if (m[1] !== undefined ? isIPv6(hostname) : ipv4Problem(hostname) === undefined) return { hostname, port };
+  return undefined;
+}
+
+/** What is wrong with `text` as a listen address (`host:port`), or undefined; "" (off) is fine. */
+export function listenAddressProblem(text: string): string | undefined {
+  if (text === "" || parseListenAddress(text)) return undefined;
+  return `${quote(text)} is not an address to listen on: expected IP:port, e.g. "127.0.0.1:9090" or "[::1]:9090" ` +
+    `(port 0–65535, 0 = a free one), or "" for off`;
 }
 
 /** The longest unix socket path: `sun_path` holds 108 bytes, the last of which is the terminating NUL. */

@@ -8,6 +8,7 @@ import {
   absolutePathProblem,
   infraImageProblem,
   ipv4CidrProblem,
+  listenAddressProblem,
   ociRuntimeProblem,
   quote,
   registryProblem,
@@ -108,6 +109,12 @@ export const StreamingConfigSchema = v.pipe(
   v.check((s) => (s.tls_cert === "") === (s.tls_key === ""), "tls_cert and tls_key are set together or not at all"),
 );
 
+/** Schema of the `[metrics]` table: cri-podman's own metrics in the Prometheus text format. */
+export const MetricsConfigSchema = v.strictObject({
+  /** `IP:port` serving `GET /metrics`; "" = off. */
+  address: checked(listenAddressProblem),
+});
+
 /** Schema of the whole configuration after defaults are applied. */
 export const ConfigSchema = v.strictObject({
   /** The CRI socket kubelet and crictl connect to: absolute, no `..`, under 108 bytes. */
@@ -123,6 +130,7 @@ export const ConfigSchema = v.strictObject({
     checked(ociRuntimeProblem),
   ),
   streaming: StreamingConfigSchema,
+  metrics: MetricsConfigSchema,
   log: LogConfigSchema,
 });
 
@@ -137,6 +145,7 @@ export type ConfigLayer = {
   images?: Partial<Config["images"]>;
   pods?: Partial<Config["pods"]>;
   streaming?: Partial<Config["streaming"]>;
+  metrics?: Partial<Config["metrics"]>;
   runtime_handlers?: Record<string, string>;
   log?: Partial<Config["log"]>;
 };
@@ -239,6 +248,11 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     env: "CRI_PODMAN_STREAMING_MAX_SESSIONS",
     description: "Streaming sessions at once (more get 503)",
   },
+  {
+    key: "metrics.address",
+    env: "CRI_PODMAN_METRICS_ADDRESS",
+    description: 'IP:port serving cri-podman\'s own metrics on GET /metrics, Prometheus text format ("" = off)',
+  },
   { key: "log.level", env: "CRI_PODMAN_LOG_LEVEL", flag: "--log-level", description: "debug, info, warn or error" },
   { key: "log.format", env: "CRI_PODMAN_LOG_FORMAT", description: "text (one line per event) or json" },
 ];
@@ -267,6 +281,7 @@ export function defaultConfig(runtimeDir: string): Config {
       idle_timeout_seconds: 4 * 3600,
       max_sessions: 64,
     },
+    metrics: { address: "" },
     log: { level: "info", format: "text" },
   };
 }

@@ -7,10 +7,15 @@ import type { Config } from "../config/schema.ts";
 import type { FsUsageProbe } from "../host/fs_usage.ts";
 import type { OciRuntimeProbes } from "../host/oci_runtime.ts";
 import type { StreamingUrls } from "../streaming/urls.ts";
+import type { ContainerEventHub } from "./container_events.ts";
+import type { ContainerEventMessage } from "./container_event_source.ts";
 import type { Logger } from "../observability/log.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { PullBlobWatcher } from "../host/pull_blobs.ts";
 import type { PodmanPort } from "../podman/port.ts";
 import type { RuntimeCache } from "./runtime_cache.ts";
 import type { RuntimeState } from "./runtime_state.ts";
+import type { StatsCollector } from "./stats/collector.ts";
 
 /** The per-call context of a CRI handler. */
 export interface RpcContext {
@@ -28,6 +33,14 @@ export interface RpcContext {
   readonly podmanEmbedded: boolean;
   /** The streaming server's URLs for Exec, Attach and PortForward. */
   readonly streaming: StreamingUrls;
+  /** The lifecycle events GetContainerEvents streams (subscribe with the call's signal). */
+  readonly containerEvents: Pick<ContainerEventHub<ContainerEventMessage>, "subscribe">;
+  /** cri-podman's own metrics; absent (or `noMetrics`) when they are off. */
+  readonly metrics?: Metrics;
+  /** The bytes Podman has downloaded for a pull in flight (PullImage's progress log and metrics). */
+  readonly pullBytes?: Pick<PullBlobWatcher, "track">;
+  /** Measures containers' and pods' resource usage (the stats and metrics RPCs). */
+  readonly stats: Pick<StatsCollector, "containers" | "pods">;
   /** Aborted when the client cancels or the call's deadline passes; pass it to every Podman call. */
   readonly signal: AbortSignal;
 }

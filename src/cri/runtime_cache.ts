@@ -11,6 +11,7 @@
  */
 import type { ContainerState } from "../gen/runtime/v1/api_pb.ts";
 import type { Logger } from "../observability/log.ts";
+import { type Metrics, noMetrics } from "../observability/metrics.ts";
 import type { PodmanPort } from "../podman/port.ts";
 import { CONTAINER_FILTER, SANDBOX_FILTER } from "../translate/labels.ts";
 import {
@@ -33,10 +34,19 @@ export interface RuntimeSnapshot {
   containers: CriContainer[];
 }
 
+/** One change of what the cache lists: an object appeared, changed or went away (`after` undefined). */
+export type CacheChange =
+  | { kind: "sandbox"; id: string; before: CriPodSandbox | undefined; after: CriPodSandbox | undefined }
+  | { kind: "container"; id: string; before: CriContainer | undefined; after: CriContainer | undefined };
+
+/** Told of the changes of one cache update, in order; `resync` is true for a full read's diff. */
+export type CacheChangeListener = (changes: CacheChange[], resync: boolean) => void;
+
 /** Sandboxes and containers by ID, fed by events. */
 export class RuntimeCache {
   readonly #podman: PodmanPort;
   readonly #log: Logger;
+  readonly #metrics: Pick<Metrics, "listCache">;
   #seq = 0;
   #synced = false;
   /** The sequence number of the latest resync applied: no entry means "absent" for every read that began before. */
@@ -45,9 +55,13 @@ export class RuntimeCache {
   #streamLosses = 0;
   readonly #sandboxes = new Map<string, Entry<CriPodSandbox>>();
   readonly #containers = new Map<string, Entry<CriContainer>>();
+  readonly #listeners = new Set<CacheChangeListener>();
+  /** Changes of the update under way, told to the listeners when it is complete (see #tell). */
+  #changes: CacheChange[] = [];
 
   /** Creates an empty, unsynced cache. */
-  constructor(podman: PodmanPort, log: Logger) {
+  constructor(podman: PodmanPort, log: Logger, metrics: Pick<Metrics, "listCache"> = noMetrics) {
+    this.#metrics = metrics;
     this.#podman = podman;
     this.#log = log;
   }
@@ -63,13 +77,23 @@ export class RuntimeCache {
     this.#streamLosses++;
   }
 
+  /**
+   * Calls `listener` with every change from now on (GetContainerEvents derives lifecycle events from them), after
+   * the update that made them; returns the function that stops it.
+   */
+  onChanges(listener: CacheChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
   /** Reads every sandbox and container from Podman into the cache and marks it synced. */
   async resync(signal?: AbortSignal): Promise<void> {
     const seq = ++this.#seq;
     const losses = this.#streamLosses;
     const snapshot = await this.#readAll(signal);
-    this.#replaceAll(this.#sandboxes, snapshot.sandboxes, seq);
-    this.#replaceAll(this.#containers, snapshot.containers, seq);
+    this.#replaceAll("sandbox", this.#sandboxes, snapshot.sandboxes, seq);
+    this.#replaceAll("container", this.#containers, snapshot.containers, seq);
+    this.#tell(true);
     // The full read deletes what it did not see (tombstones included) instead of keeping a tombstone per ID: the
     // floor stands for them, so a read that began before this one cannot bring an object back.
     this.#floor = Math.max(this.#floor, seq);
@@ -81,12 +105,14 @@ export class RuntimeCache {
 
   /** Every sandbox: from memory when synced, else straight from Podman. */
   async sandboxes(signal?: AbortSignal): Promise<CriPodSandbox[]> {
+    this.#metrics.listCache("sandboxes", this.#synced);
     if (this.#synced) return values(this.#sandboxes);
     return (await this.#readAll(signal, { containers: false })).sandboxes;
   }
 
   /** Every container: from memory when synced, else straight from Podman. */
   async containers(signal?: AbortSignal): Promise<CriContainer[]> {
+    this.#metrics.listCache("containers", this.#synced);
     if (this.#synced) return values(this.#containers);
     return (await this.#readAll(signal, { sandboxes: false })).containers;
   }
@@ -95,7 +121,8 @@ export class RuntimeCache {
   async refreshSandbox(id: string, signal?: AbortSignal): Promise<void> {
     const seq = ++this.#seq;
     const pod = await this.#podman.pods.inspect(id, { signal });
-    this.#put(this.#sandboxes, id, pod ? toCriSandboxFromList(podListItemFromInspect(pod)) : undefined, seq);
+    this.#put("sandbox", this.#sandboxes, id, pod ? toCriSandboxFromList(podListItemFromInspect(pod)) : undefined, seq);
+    this.#tell();
   }
 
   /** Re-reads one container from Podman (after a change, or on its event): one inspect, a few ms. */
@@ -103,7 +130,14 @@ export class RuntimeCache {
     const seq = ++this.#seq;
     const c = await this.#podman.containers.inspect(id, { signal });
     const stored = c ? readStoredContainer(c.Config?.Labels) : undefined;
-    this.#put(this.#containers, id, c && stored ? toCriContainer(factsFromInspect(c), stored) : undefined, seq);
+    this.#put(
+      "container",
+      this.#containers,
+      id,
+      c && stored ? toCriContainer(factsFromInspect(c), stored) : undefined,
+      seq,
+    );
+    this.#tell();
   }
 
   /**
@@ -112,7 +146,8 @@ export class RuntimeCache {
    */
   setContainerState(id: string, state: ContainerState): void {
     const current = this.#containers.get(id)?.value;
-    if (current) this.#put(this.#containers, id, { ...current, state }, ++this.#seq);
+    if (current) this.#put("container", this.#containers, id, { ...current, state }, ++this.#seq);
+    this.#tell();
   }
 
   /**
@@ -122,20 +157,23 @@ export class RuntimeCache {
   async refreshSandboxTree(id: string, signal?: AbortSignal): Promise<void> {
     const seq = ++this.#seq;
     const pod = await this.#podman.pods.inspect(id, { signal });
-    this.#put(this.#sandboxes, id, pod ? toCriSandboxFromList(podListItemFromInspect(pod)) : undefined, seq);
+    this.#put("sandbox", this.#sandboxes, id, pod ? toCriSandboxFromList(podListItemFromInspect(pod)) : undefined, seq);
     const members = [...this.#containers].filter(([, e]) => e.value?.podSandboxId === id).map(([cid]) => cid);
     if (!pod) {
-      for (const cid of members) this.#put(this.#containers, cid, undefined, seq);
+      for (const cid of members) this.#put("container", this.#containers, cid, undefined, seq);
+      this.#tell();
       return;
     }
+    this.#tell();
     await Promise.all(members.map((cid) => this.refreshContainer(cid, signal)));
   }
 
   /** Forgets a container or sandbox at once (it was removed by us). */
   forget(id: string): void {
     const seq = ++this.#seq;
-    this.#put(this.#sandboxes, id, undefined, seq);
-    this.#put(this.#containers, id, undefined, seq);
+    this.#put("sandbox", this.#sandboxes, id, undefined, seq);
+    this.#put("container", this.#containers, id, undefined, seq);
+    this.#tell();
   }
 
   async #readAll(
@@ -159,25 +197,70 @@ export class RuntimeCache {
     return { sandboxes, containers: items };
   }
 
-  #put<T>(map: Map<string, Entry<T>>, id: string, value: T | undefined, seq: number): void {
+  #put<K extends CacheChange["kind"]>(
+    kind: K,
+    map: Map<string, Entry<ValueOf<K>>>,
+    id: string,
+    value: ValueOf<K> | undefined,
+    seq: number,
+  ): void {
     const current = map.get(id);
     if (current && current.seq > seq) return; // a later read already wrote this entry
     if (!current && seq < this.#floor) return; // a later full read saw it absent
     map.set(id, { seq, value });
+    this.#changed(kind, id, current?.value, value);
   }
 
-  #replaceAll<T extends { id?: string }>(map: Map<string, Entry<T>>, items: T[], seq: number): void {
+  #replaceAll<K extends CacheChange["kind"]>(
+    kind: K,
+    map: Map<string, Entry<ValueOf<K>>>,
+    items: ValueOf<K>[],
+    seq: number,
+  ): void {
     const seen = new Set<string>();
     for (const item of items) {
       seen.add(item.id!);
-      this.#put(map, item.id!, item, seq);
+      this.#put(kind, map, item.id!, item, seq);
     }
     for (const [id, entry] of map) {
-      if (!seen.has(id) && entry.seq < seq) map.delete(id);
-      else if (entry.value === undefined && entry.seq < seq) map.delete(id); // old tombstones
+      if (!seen.has(id) && entry.seq < seq) {
+        map.delete(id);
+        this.#changed(kind, id, entry.value, undefined);
+      } else if (entry.value === undefined && entry.seq < seq) map.delete(id); // old tombstones
+    }
+  }
+
+  #changed<K extends CacheChange["kind"]>(
+    kind: K,
+    id: string,
+    before: ValueOf<K> | undefined,
+    after: ValueOf<K> | undefined,
+  ): void {
+    if (this.#listeners.size === 0 || (before === undefined && after === undefined)) return;
+    this.#changes.push({ kind, id, before, after } as CacheChange);
+  }
+
+  /**
+   * Tells the listeners the changes of the update that just completed (every full read, even one that changed
+   * nothing). Called in the same synchronous run as the
+   * writes, so one update's changes (a full read's whole diff) arrive together and in order.
+   */
+  #tell(resync = false): void {
+    // A full read is news even when it changed nothing: it tells a listener the cache is complete.
+    if (this.#changes.length === 0 && !resync) return;
+    const changes = this.#changes;
+    this.#changes = [];
+    for (const listener of this.#listeners) {
+      try {
+        listener(changes, resync);
+      } catch (err) {
+        this.#log.error("cache change listener threw", { error: (err as Error).message });
+      }
     }
   }
 }
+
+type ValueOf<K extends CacheChange["kind"]> = K extends "sandbox" ? CriPodSandbox : CriContainer;
 
 function values<T>(map: Map<string, Entry<T>>): T[] {
   const out: T[] = [];

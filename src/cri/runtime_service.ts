@@ -21,6 +21,7 @@ import { listContainers } from "./container/list_containers.ts";
 import { containerStatus } from "./container/container_status.ts";
 import { updateContainerResources } from "./container/update_container_resources.ts";
 import { streamContainers } from "./container/stream_containers.ts";
+import { getContainerEvents } from "./container/get_container_events.ts";
 import { execSync } from "./container/exec_sync.ts";
 import { exec } from "./container/exec.ts";
 import { attach } from "./container/attach.ts";
@@ -30,7 +31,16 @@ import { runtimeConfig } from "./runtime/runtime_config.ts";
 import { status } from "./runtime/status.ts";
 import { updateRuntimeConfig } from "./runtime/update_runtime_config.ts";
 import { version } from "./runtime/version.ts";
-import { unimplemented, unimplementedStream } from "./unimplemented.ts";
+import { containerStats } from "./stats/container_stats.ts";
+import { listContainerStats } from "./stats/list_container_stats.ts";
+import { streamContainerStats } from "./stats/stream_container_stats.ts";
+import { podSandboxStats } from "./stats/pod_sandbox_stats.ts";
+import { listPodSandboxStats } from "./stats/list_pod_sandbox_stats.ts";
+import { streamPodSandboxStats } from "./stats/stream_pod_sandbox_stats.ts";
+import { listMetricDescriptors } from "./stats/list_metric_descriptors.ts";
+import { listPodSandboxMetrics } from "./stats/list_pod_sandbox_metrics.ts";
+import { streamPodSandboxMetrics } from "./stats/stream_pod_sandbox_metrics.ts";
+import { unimplemented } from "./unimplemented.ts";
 
 /** Handlers of runtime.v1.RuntimeService. */
 export const runtimeServiceHandlers: ServiceHandlers<typeof RuntimeService, RpcContext> = {
@@ -54,19 +64,19 @@ export const runtimeServiceHandlers: ServiceHandlers<typeof RuntimeService, RpcC
   exec,
   attach,
   portForward,
-  containerStats: unimplemented("ContainerStats"),
-  listContainerStats: unimplemented("ListContainerStats"),
-  streamContainerStats: unimplementedStream("StreamContainerStats"),
-  podSandboxStats: unimplemented("PodSandboxStats"),
-  listPodSandboxStats: unimplemented("ListPodSandboxStats"),
-  streamPodSandboxStats: unimplementedStream("StreamPodSandboxStats"),
+  containerStats,
+  listContainerStats,
+  streamContainerStats,
+  podSandboxStats,
+  listPodSandboxStats,
+  streamPodSandboxStats,
   updateRuntimeConfig,
   status,
   checkpointContainer: unimplemented("CheckpointContainer"),
-  getContainerEvents: unimplementedStream("GetContainerEvents"),
-  listMetricDescriptors: unimplemented("ListMetricDescriptors"),
-  listPodSandboxMetrics: unimplemented("ListPodSandboxMetrics"),
-  streamPodSandboxMetrics: unimplementedStream("StreamPodSandboxMetrics"),
+  getContainerEvents,
+  listMetricDescriptors,
+  listPodSandboxMetrics,
+  streamPodSandboxMetrics,
   runtimeConfig,
   updatePodSandboxResources,
 };

@@ -1,8 +1,9 @@
 /**
  * The one generic adapter between a CRI call and its handler, free of any transport: it builds the call's context
  * (client cancel and deadline as one AbortSignal), refuses a request that did not decode, runs the handler, maps
- * errors once (status.ts), logs the outcome and tells the shutdown tracker. grpc-js calls reach it through
- * `server.ts`; in-process tests call it directly, so they take the same path as kubelet's calls.
+ * errors once (status.ts), logs the outcome, counts it in the metrics (method, code, latency) and tells the shutdown
+ * tracker. grpc-js calls reach it through `server.ts`; in-process tests call it directly, so they take the same path
+ * as kubelet's calls.
  * @module
  */
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
@@ -72,11 +73,13 @@ export async function dispatchUnary(
   tracker?.track({ rpc: method.rpc, started, abort, settled: outcome.then(() => {}, () => {}) });
   try {
     const response = await outcome;
-    deps.log.debug("call", { rpc: method.rpc, ms: round(performance.now() - started) });
+    const ms = performance.now() - started;
+    deps.log.debug("call", { rpc: method.rpc, ms: round(ms) });
+    deps.metrics?.rpc(method.rpc, "OK", ms / 1000);
     return { response };
   } catch (err) {
     const failure = toGrpcFailure(err);
-    logFailure(deps, method.rpc, failure.error, performance.now() - started);
+    finishFailed(deps, method.rpc, failure.error, performance.now() - started);
     return { failure };
   } finally {
     done();
@@ -105,10 +108,11 @@ export async function dispatchServerStreaming(
   tracker?.track({ rpc: method.rpc, started, abort, settled: run.then(() => {}, () => {}) });
   try {
     await run;
+    deps.metrics?.rpc(method.rpc, "OK", (performance.now() - started) / 1000);
     return undefined;
   } catch (err) {
     const failure = toGrpcFailure(err);
-    logFailure(deps, method.rpc, failure.error, performance.now() - started);
+    finishFailed(deps, method.rpc, failure.error, performance.now() - started);
     return failure;
   } finally {
     done();
@@ -158,7 +162,9 @@ function decoded(rpc: string, request: unknown): unknown {
   return request;
 }
 
-function logFailure(deps: ServiceDeps, rpc: string, error: CriError, ms: number): void {
+/** Logs a failed call and counts it under its code (`NotFound`, …: the names of errors.ts, as grpc-go spells them). */
+function finishFailed(deps: ServiceDeps, rpc: string, error: CriError, ms: number): void {
+  deps.metrics?.rpc(rpc, error.code, ms / 1000);
   const fields = { rpc, code: error.code, error: error.message, ms: round(ms) };
   if (error.code === "Unknown" || error.code === "Internal") {
     deps.log.error("call failed", { ...fields, cause: describeCause(error.cause) });

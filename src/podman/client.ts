@@ -6,7 +6,9 @@
  */
 import type { Duplex } from "node:stream";
 import { Client, type Dispatcher, Pool } from "undici";
-import { errorForStatus, errorForTransport } from "./errors.ts";
+import { type Metrics, noMetrics } from "../observability/metrics.ts";
+import { CriError } from "../errors.ts";
+import { errorForStatus, errorForTransport, PodmanError } from "./errors.ts";
 
 /** The libpod API version in request paths; Podman 4.3 serves every path we use under it. */
 export const LIBPOD_PREFIX = "/v4.0.0/libpod";
@@ -44,17 +46,36 @@ export function buildPath(path: string, query?: Query): string {
   return `${LIBPOD_PREFIX}${path}${qs ? `?${qs}` : ""}`;
 }
 
+/** Second path segments that name a collection's action rather than one object (`/containers/json`). */
+const COLLECTION_ACTIONS = new Set(["json", "create", "pull", "prune", "stats", "load", "import", "search", "exists"]);
+
+/**
+ * The endpoint class of a libpod path, for metrics: the object's name or ID becomes `{id}`, so the label set stays
+ * small (`/containers/4f…/start` → `containers/{id}/start`, `/images/pull` → `images/pull`, `/_ping` → `_ping`).
+ * Names are one segment: callers encode them (`encodeURIComponent`), slashes included.
+ */
+export function endpointClass(path: string): string {
+  const parts = path.split("?")[0]!.split("/").filter((p) => p !== "");
+  if (parts.length >= 2 && !COLLECTION_ACTIONS.has(parts[1]!)) parts[1] = "{id}";
+  return parts.slice(0, 3).join("/");
+}
+
 /** A connection pool to one Podman socket. */
 export class PodmanHttp {
   readonly #pool: Pool;
   readonly #defaultTimeoutMs: number;
+  readonly #metrics: Metrics;
   /** The unix socket this client talks to. */
   readonly socketPath: string;
 
   /** Opens a pool of keep-alive connections to Podman's socket. */
-  constructor(socketPath: string, opts: { connections?: number; defaultTimeoutMs?: number } = {}) {
+  constructor(
+    socketPath: string,
+    opts: { connections?: number; defaultTimeoutMs?: number; metrics?: Metrics | undefined } = {},
+  ) {
     this.socketPath = socketPath;
     this.#defaultTimeoutMs = opts.defaultTimeoutMs ?? 120_000;
+    this.#metrics = opts.metrics ?? noMetrics;
     this.#pool = new Pool("http://podman", {
       socketPath,
       connections: opts.connections ?? 16,
@@ -67,8 +88,12 @@ export class PodmanHttp {
   }
 
   /** Sends a request and parses the JSON answer; a non-success status throws a classified error naming `what`. */
-  async json<T>(what: string, method: string, path: string, opts: RequestOptions = {}): Promise<PodmanResponse<T>> {
-    const { status, text } = await this.text(what, method, path, opts);
+  json<T>(what: string, method: string, path: string, opts: RequestOptions = {}): Promise<PodmanResponse<T>> {
+    return this.#timed(method, path, () => this.#json<T>(what, method, path, opts));
+  }
+
+  async #json<T>(what: string, method: string, path: string, opts: RequestOptions): Promise<PodmanResponse<T>> {
+    const { status, text } = await this.#text(what, method, path, opts);
     if (!isOk(status, opts.okStatuses)) throw errorForStatus(what, status, text);
     let body: unknown = text;
     if (text.length > 0) {
@@ -82,7 +107,14 @@ export class PodmanHttp {
   }
 
   /** Sends a request and returns the status and body text, without judging the status. */
-  async text(what: string, method: string, path: string, opts: RequestOptions = {}): Promise<{
+  text(what: string, method: string, path: string, opts: RequestOptions = {}): Promise<{
+    status: number;
+    text: string;
+  }> {
+    return this.#timed(method, path, () => this.#text(what, method, path, opts));
+  }
+
+  async #text(what: string, method: string, path: string, opts: RequestOptions): Promise<{
     status: number;
     text: string;
   }> {
@@ -108,12 +140,22 @@ export class PodmanHttp {
    * Sends a request whose answer is a stream of JSON documents (image pulls), calling `onDocument` for each.
    * Returns the status; a non-success status throws.
    */
-  async jsonStream(
+  jsonStream(
     what: string,
     method: string,
     path: string,
     onDocument: (doc: unknown) => void,
     opts: RequestOptions = {},
+  ): Promise<number> {
+    return this.#timed(method, path, () => this.#jsonStream(what, method, path, onDocument, opts));
+  }
+
+  async #jsonStream(
+    what: string,
+    method: string,
+    path: string,
+    onDocument: (doc: unknown) => void,
+    opts: RequestOptions,
   ): Promise<number> {
     const signal = opts.signal;
     try {
@@ -141,7 +183,14 @@ export class PodmanHttp {
    * Opens a long-lived streaming request (the event stream) on a connection of its own, so it never holds a pooled
    * one; a non-200 answer throws the classified error. `close()` ends the connection.
    */
-  async openStream(what: string, path: string, opts: {
+  openStream(what: string, path: string, opts: {
+    signal: AbortSignal;
+    headersTimeoutMs: number;
+  }): Promise<{ body: AsyncIterable<Uint8Array>; close: () => Promise<void> }> {
+    return this.#timed("GET", path, () => this.#openStream(what, path, opts));
+  }
+
+  async #openStream(what: string, path: string, opts: {
     signal: AbortSignal;
     headersTimeoutMs: number;
   }): Promise<{ body: AsyncIterable<Uint8Array>; close: () => Promise<void> }> {
@@ -166,11 +215,23 @@ export class PodmanHttp {
    * Hijacks a connection of its own (`POST … Upgrade: tcp`, exec and attach): Podman answers 101 and the socket
    * carries the stream. undici reports any other answer as a bare "bad upgrade"; the caller may find out more.
    */
-  async upgrade(
+  upgrade(
     what: string,
     path: string,
     body: unknown | undefined,
     opts: { signal?: AbortSignal | undefined } = {},
+  ): Promise<{
+    socket: Duplex;
+    close: () => Promise<void>;
+  }> {
+    return this.#timed("POST", path, () => this.#upgrade(what, path, body, opts));
+  }
+
+  async #upgrade(
+    what: string,
+    path: string,
+    body: unknown | undefined,
+    opts: { signal?: AbortSignal | undefined },
   ): Promise<{
     socket: Duplex;
     close: () => Promise<void>;
@@ -210,6 +271,24 @@ export class PodmanHttp {
 
   readonly #upgraded = new Set<Client>();
 
+  /** Runs one request and reports its latency, and its failure's reason, to the metrics: every request passes here. */
+  async #timed<T>(method: string, path: string, request: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await request();
+      this.#metrics.podmanRequest(endpointClass(path), method, (performance.now() - started) / 1000);
+      return result;
+    } catch (err) {
+      this.#metrics.podmanRequest(
+        endpointClass(path),
+        method,
+        (performance.now() - started) / 1000,
+        failureReason(err),
+      );
+      throw err;
+    }
+  }
+
   /** Closes every pooled connection and every hijacked one still open. */
   async close(): Promise<void> {
     await Promise.all([...this.#upgraded].map((c) => c.destroy().catch(() => {})));
@@ -232,6 +311,14 @@ function drainDocuments(buffered: string, onDocument: (doc: unknown) => void): s
     }
   }
   return buffered;
+}
+
+/** The metrics' reason of a failed request: Podman's failure reason, or the call's cancel or deadline. */
+function failureReason(err: unknown): string {
+  if (err instanceof PodmanError) return err.reason;
+  if (err instanceof CriError && err.code === "DeadlineExceeded") return "timeout";
+  if (err instanceof CriError && err.code === "Canceled") return "canceled";
+  return "unknown";
 }
 
 function isOk(status: number, extra?: readonly number[]): boolean {

@@ -16,6 +16,7 @@
  * @module
  */
 import type { Logger } from "../observability/log.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import { PodmanHttp } from "./client.ts";
 import { errorForTransport, PodmanError, podmanMessage } from "./errors.ts";
 import { CriError } from "../errors.ts";
@@ -158,6 +159,8 @@ export interface PodmanEventStreamOptions {
   headersTimeoutMs?: number;
   /** Events held while `onConnected` runs before the stream gives up and reconnects (default 100 000). */
   maxBufferedEvents?: number;
+  /** Counts each connection after the first (a reconnect). */
+  metrics?: Pick<Metrics, "eventStreamReconnect"> | undefined;
 }
 
 /** Callbacks of a {@link PodmanEventStream}; they never run concurrently with each other. */
@@ -200,6 +203,7 @@ export class PodmanEventStream {
   readonly #maxDelayMs: number;
   readonly #headersTimeoutMs: number;
   readonly #maxBuffered: number;
+  readonly #metrics: PodmanEventStreamOptions["metrics"];
   readonly #stopController = new AbortController();
   #loop: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
@@ -221,6 +225,7 @@ export class PodmanEventStream {
     this.#maxDelayMs = Math.max(this.#initialDelayMs, opts.maxReconnectDelayMs ?? 2_000);
     this.#headersTimeoutMs = opts.headersTimeoutMs ?? 30_000;
     this.#maxBuffered = opts.maxBufferedEvents ?? 100_000;
+    this.#metrics = opts.metrics;
   }
 
   /** Whether the stream is connected now (response headers received, connection not yet lost). */
@@ -265,10 +270,13 @@ export class PodmanEventStream {
     const stop = this.#stopController.signal;
     let delay = this.#initialDelayMs;
     let reported = false;
+    let connectedBefore = false;
     while (!stop.aborted) {
       const startedAt = Date.now();
       const { error, connected } = await this.#session(handlers, () => {
         reported = false;
+        if (connectedBefore) this.#metrics?.eventStreamReconnect();
+        connectedBefore = true;
       });
       this.#connected = false;
       if (stop.aborted) break;

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Logger } from "../observability/log.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import { PodmanHttp } from "./client.ts";
 import { PodmanContainers } from "./containers.ts";
 import { PodmanEventStream } from "./events.ts";
@@ -16,8 +17,14 @@ import { PodmanSystem } from "./system.ts";
 export type { PodmanPort } from "./port.ts";
 
 /** Connects (lazily) to the libpod API on `socketPath`. */
-export function connectPodman(socketPath: string, opts: { requestTimeoutMs?: number; log: Logger }): PodmanPort {
-  const http = new PodmanHttp(socketPath, opts.requestTimeoutMs ? { defaultTimeoutMs: opts.requestTimeoutMs } : {});
+export function connectPodman(
+  socketPath: string,
+  opts: { requestTimeoutMs?: number; log: Logger; metrics?: Metrics },
+): PodmanPort {
+  const http = new PodmanHttp(socketPath, {
+    ...(opts.requestTimeoutMs ? { defaultTimeoutMs: opts.requestTimeoutMs } : {}),
+    metrics: opts.metrics,
+  });
   return {
     system: new PodmanSystem(http),
     images: new PodmanImages(http),
@@ -27,7 +34,7 @@ export function connectPodman(socketPath: string, opts: { requestTimeoutMs?: num
     exec: new PodmanExec(http),
     events: {
       subscribe(types, handlers) {
-        const stream = new PodmanEventStream(http, { types: [...types], log: opts.log });
+        const stream = new PodmanEventStream(http, { types: [...types], log: opts.log, metrics: opts.metrics });
         stream.start(handlers);
         return { stop: () => stream.stop() };
       },

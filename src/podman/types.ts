@@ -180,6 +180,8 @@ export interface LibpodContainerInspect {
     Networks?: Record<string, { IPAddress?: string; GlobalIPv6Address?: string }> | null;
   };
   HostConfig?: { NetworkMode?: string; PidMode?: string; IpcMode?: string; UTSMode?: string };
+  /** The storage driver's facts: overlay's `UpperDir` is the container's writable layer. */
+  GraphDriver?: { Name?: string; Data?: Record<string, string> | null };
 }
 
 /** `GET /libpod/networks/{name}/json` (netavark network). */

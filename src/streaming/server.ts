@@ -13,6 +13,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../observability/log.ts";
+import { type Metrics, noMetrics } from "../observability/metrics.ts";
 import type { PodmanPort } from "../podman/port.ts";
 import { openPodPortForwarder } from "./pod_ports.ts";
 import { servePortForward } from "./port_forward.ts";
@@ -55,6 +56,8 @@ export interface StreamingServerOptions {
   log: Logger;
   /** A private directory for the port-forward helpers' sockets. */
   portForwardSocketDir: string;
+  /** Counts sessions by kind (open now, and opened). */
+  metrics?: Pick<Metrics, "streamingSession"> | undefined;
 }
 
 /** A running streaming server. */
@@ -112,6 +115,7 @@ export async function startStreamingServer(opts: StreamingServerOptions): Promis
     const request = tokens.take(m[2]!, kind);
     if (!request) return refuse(socket, 404, "unknown, used or expired streaming token");
     active++;
+    const closeSession = (opts.metrics ?? noMetrics).streamingSession(kind);
     sockets.add(socket);
     // A session stops counting against max_sessions once its connection is gone, not once its clean-up is over: a
     // client that starts its next session right after the last one ended must not get a 503.
@@ -120,6 +124,7 @@ export async function startStreamingServer(opts: StreamingServerOptions): Promis
       if (!counted) return;
       counted = false;
       active--;
+      closeSession();
     };
     socket.once("close", release);
     const run = serveUpgrade(req, socket, head, request, opts).catch((err: Error) => {

@@ -11,10 +11,14 @@ import { resolveConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import type { ServiceDeps } from "../../src/cri/context.ts";
 import { EventFeed } from "../../src/cri/event_feed.ts";
+import { ContainerEventHub } from "../../src/cri/container_events.ts";
+import { type ContainerEventMessage, ContainerEventSource } from "../../src/cri/container_event_source.ts";
 import { imageServiceHandlers } from "../../src/cri/image_service.ts";
 import { RuntimeCache } from "../../src/cri/runtime_cache.ts";
 import { runtimeServiceHandlers } from "../../src/cri/runtime_service.ts";
 import { RuntimeState } from "../../src/cri/runtime_state.ts";
+import { StatsCollector } from "../../src/cri/stats/collector.ts";
+import { FakeProc } from "../fake_proc.ts";
 import { ImageService, RuntimeService } from "../../src/gen/runtime/v1/api_pb.ts";
 import { CallTracker } from "../../src/grpc/call_tracker.ts";
 import { bindMethods, dispatchServerStreaming, dispatchUnary } from "../../src/grpc/dispatch.ts";
@@ -48,6 +52,8 @@ export interface InProcessCri {
   readonly deps: ServiceDeps;
   readonly state: RuntimeState;
   readonly cache: RuntimeCache;
+  /** GetContainerEvents' hub and the source that feeds it from the cache's changes. */
+  readonly containerEvents: { hub: ContainerEventHub<ContainerEventMessage>; source: ContainerEventSource };
   readonly tracker: CallTracker;
   /** The tokens Exec, Attach and PortForward issued (their URLs are `http://127.0.0.1:10350/<kind>/<token>`). */
   readonly tokens: TokenStore;
@@ -76,6 +82,8 @@ export interface InProcessOptions {
   podmanEmbedded?: boolean;
   /** Feed Podman's events into the List cache (default true); false leaves the cache unsynced. */
   events?: boolean;
+  /** The process table the stats RPCs read (default: an empty fake). */
+  proc?: FakeProc;
 }
 
 /** Starts the handlers on a fake Podman: a RuntimeState, a List cache fed by the fake's events, a client. */
@@ -93,6 +101,8 @@ export async function startInProcessCri(opts: InProcessOptions = {}): Promise<In
   const cache = new RuntimeCache(fake, log);
   const verdicts = opts.ociRuntimes ?? {};
   const tokens = new TokenStore(60_000);
+  const hub = new ContainerEventHub<ContainerEventMessage>({ log });
+  const source = new ContainerEventSource({ cache, podman: fake, hub, networkName: config.pods.network, log }).start();
   const deps: ServiceDeps = {
     podman: fake,
     config,
@@ -110,7 +120,15 @@ export async function startInProcessCri(opts: InProcessOptions = {}): Promise<In
       },
     },
     podmanEmbedded: opts.podmanEmbedded ?? true,
+    stats: new StatsCollector({
+      proc: opts.proc ?? new FakeProc(),
+      fsUsage: {
+        usage: () => Promise.resolve({ usedBytes: 4096n, inodesUsed: 7n, unreadableDirs: 0, timestampMs: Date.now() }),
+      },
+      podman: fake,
+    }),
     streaming: { url: (request) => `http://127.0.0.1:10350/${request.kind}/${tokens.issue(request)}` },
+    containerEvents: hub,
   };
   const feed = opts.events === false ? undefined : new EventFeed(cache, log).start(fake.events);
   if (feed) await waitUntil(() => cache.synced);
@@ -119,12 +137,15 @@ export async function startInProcessCri(opts: InProcessOptions = {}): Promise<In
   const image = clientFor(ImageService, imageServiceHandlers as never, deps, tracker);
   const close = async () => {
     await feed?.stop();
+    hub.close();
+    await source.stop();
   };
   return {
     fake,
     deps,
     state,
     cache,
+    containerEvents: { hub, source },
     tracker,
     tokens,
     logs,

@@ -95,6 +95,7 @@ Deno.test("containerStatus() with verbose adds Podman's facts as JSON", async ()
   assert.equal(facts.sandboxId, podSandboxId);
   assert.equal(facts.podmanName, "k8s_app_web_default_web-uid_2");
   assert.equal(facts.podmanStatus, "running");
+  assert.equal(facts.statsSource, "proc", "ContainerStats' numbers come from the container's processes");
 });
 
 Deno.test("containerStatus() answers NOT_FOUND for an unknown container, and INVALID_ARGUMENT for none", async (t) => {

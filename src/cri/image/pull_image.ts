@@ -10,6 +10,7 @@ import {
 } from "../../translate/image_ref.ts";
 import { toRegistryCredentials } from "../../translate/images.ts";
 import type { RpcContext } from "../context.ts";
+import { watchPull } from "../pull_progress.ts";
 
 /**
  * PullImage pulls an image by tag or digest with the given credentials and returns its image ID as `image_ref`.
@@ -28,10 +29,29 @@ export async function pullImage(
   const credentials = toRegistryCredentials(req.auth);
   const insecure = isInsecureRegistry(ref.domain, ctx.config.images.insecure_registries);
   ctx.log.info("pulling image", { image: reference, authenticated: credentials !== undefined });
-  const id = await ctx.podman.images.pull(reference, {
-    signal: ctx.signal,
-    ...(credentials ? { credentials } : {}),
-    ...(insecure ? { tlsVerify: false } : {}),
+  const started = performance.now();
+  const bytes = await ctx.pullBytes?.track();
+  const watch = watchPull({ image: reference, log: ctx.log, metrics: ctx.metrics, bytes });
+  let id: string;
+  try {
+    id = await ctx.podman.images.pull(reference, {
+      signal: ctx.signal,
+      ...(credentials ? { credentials } : {}),
+      ...(insecure ? { tlsVerify: false } : {}),
+    });
+  } finally {
+    await watch.stop();
+  }
+  const downloaded = await watch.stop();
+  // The image's size as Podman stores it; the blob bytes above are what came over the wire (compressed), when seen.
+  const size = (await ctx.podman.images.inspect(id, { signal: ctx.signal }).catch(() => undefined))?.Size;
+  ctx.log.info("pulled image", {
+    image: reference,
+    id: toCriImageId(id),
+    ...(size !== undefined ? { size } : {}),
+    // 0 = the blobs came and went between two reads (a fast pull): no figure rather than a wrong one.
+    ...(downloaded > 0 ? { bytes: downloaded } : {}),
+    seconds: Math.round(performance.now() - started) / 1000,
   });
   return { imageRef: toCriImageId(id) };
 }
