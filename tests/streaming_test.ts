@@ -478,6 +478,12 @@ Deno.test(
         const marker = `at-stop-${Date.now()}`;
         const client = await dialRemoteCommand(await ws(["sh", "-c", `cat; : ${marker}`]));
         await waitFor(async () => (await processes()).includes(marker), { timeoutMs: 10_000, what: "the command" });
+        // Our gRPC client goes first, as in the harness's stop(). Left connected and idle, it would get the server's
+        // GOAWAY, and Deno 2.9.6's node:http2 then frees the nghttp2 session while nghttp2 is still handling that
+        // frame (onGoawayData → close() → destroy() inside nghttp2_session_mem_recv): a use-after-free that killed
+        // this whole test process now and then (SIGSEGV/SIGABRT in find_stream_on_goaway_func; every time with
+        // MALLOC_PERTURB_ set). Streaming sessions are what this step is about, and they are not gRPC.
+        cri.client.close();
         // The process only: the harness's full stop would also remove the pod network, and the pod with it.
         assert.equal((await cri.process.stop(20_000)).code, 0, "a clean shutdown");
         const result = await client.done;
