@@ -163,7 +163,7 @@ async function startServing(config: Config, metrics: Metrics): Promise<App> {
 
   state.minOomScoreAdj = await ownOomScoreAdj();
   state.nodeHostname = hostname();
-  const cache = new RuntimeCache(podman, log, metrics);
+  const cache = new RuntimeCache(podman, log, metrics, config.pods.network);
   // GetContainerEvents: lifecycle events from the cache's changes; started before the feed's first full read.
   const containerEvents = new ContainerEventHub<ContainerEventMessage>({ log });
   const eventSource = new ContainerEventSource({

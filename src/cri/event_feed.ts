@@ -61,12 +61,13 @@ export class EventFeed {
     }
   }
 
-  #schedule(key: string, refresh: () => Promise<void>): void {
+  #schedule(key: string, refresh: () => Promise<unknown>): void {
     if (this.#running.has(key)) {
       this.#again.add(key);
       return;
     }
     const run = refresh()
+      .then(() => {}) // the refreshed value is the cache's business
       .catch((err: Error) => this.#log.debug("cache refresh failed", { key, error: err.message }))
       .finally(() => {
         this.#running.delete(key);

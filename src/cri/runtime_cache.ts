@@ -7,6 +7,12 @@
  * entry written by a read that began later. Mutating handlers refresh what they changed before they return, so a
  * List never shows a state older than the last completed call that changed it (read-your-writes). While the stream
  * is down the cache is not trusted and List asks Podman directly.
+ *
+ * Statuses (ContainerStatus and PodSandboxStatus without `verbose`) are kept too, computed from the same inspects
+ * that refresh a list item (an event's re-read, a handler's refresh), so an event costs no extra Podman call for
+ * containers and one for a sandbox (its infra container). They are filled lazily: a full read (start, reconnect)
+ * lists objects without inspecting them and drops every kept status, and the first Status call per object asks
+ * Podman once. A list entry written without an inspect (StopContainer's EXITED) drops its status the same way.
  * @module
  */
 import type { ContainerState } from "../gen/runtime/v1/api_pb.ts";
@@ -16,16 +22,31 @@ import type { PodmanPort } from "../podman/port.ts";
 import { CONTAINER_FILTER, SANDBOX_FILTER } from "../translate/labels.ts";
 import {
   type CriContainer,
+  type CriContainerStatus,
   factsFromInspect,
   factsFromList,
   readStoredContainer,
   toCriContainer,
+  toCriContainerStatus,
 } from "../translate/container.ts";
-import { type CriPodSandbox, podListItemFromInspect, toCriSandboxFromList } from "../translate/sandbox.ts";
+import {
+  type CriPodSandbox,
+  type CriPodSandboxStatus,
+  podListItemFromInspect,
+  readStoredSandbox,
+  toCriSandboxFromList,
+  toCriSandboxStatus,
+} from "../translate/sandbox.ts";
 
 interface Entry<T> {
   seq: number;
   value: T | undefined; // undefined: a tombstone (removed)
+}
+
+/** A status kept with the sequence number of the read it came from. */
+interface Kept<T> {
+  seq: number;
+  status: T;
 }
 
 /** A snapshot of every object of ours. */
@@ -58,12 +79,24 @@ export class RuntimeCache {
   readonly #listeners = new Set<CacheChangeListener>();
   /** Changes of the update under way, told to the listeners when it is complete (see #tell). */
   #changes: CacheChange[] = [];
+  /** ContainerStatus answers by container ID, with the sequence number of the read they came from. */
+  readonly #containerStatuses = new Map<string, Kept<CriContainerStatus>>();
+  /** PodSandboxStatus answers by sandbox ID. */
+  readonly #sandboxStatuses = new Map<string, Kept<CriPodSandboxStatus>>();
+  /** The pods' network, whose address a sandbox status reports (pods.network). */
+  readonly #networkName: string;
 
   /** Creates an empty, unsynced cache. */
-  constructor(podman: PodmanPort, log: Logger, metrics: Pick<Metrics, "listCache"> = noMetrics) {
+  constructor(
+    podman: PodmanPort,
+    log: Logger,
+    metrics: Pick<Metrics, "listCache"> = noMetrics,
+    networkName = "cri-podman",
+  ) {
     this.#metrics = metrics;
     this.#podman = podman;
     this.#log = log;
+    this.#networkName = networkName;
   }
 
   /** Whether List may answer from memory: the event stream is connected and a full read completed since. */
@@ -91,6 +124,9 @@ export class RuntimeCache {
     const seq = ++this.#seq;
     const losses = this.#streamLosses;
     const snapshot = await this.#readAll(signal);
+    // Events may have been missed: no kept status can be trusted. Statuses read after this read began stay.
+    dropOlder(this.#containerStatuses, seq);
+    dropOlder(this.#sandboxStatuses, seq);
     this.#replaceAll("sandbox", this.#sandboxes, snapshot.sandboxes, seq);
     this.#replaceAll("container", this.#containers, snapshot.containers, seq);
     this.#tell(true);
@@ -117,27 +153,75 @@ export class RuntimeCache {
     return (await this.#readAll(signal, { sandboxes: false })).containers;
   }
 
-  /** Re-reads one sandbox from Podman (after a change, or on its event): one inspect, a few ms. */
-  async refreshSandbox(id: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Re-reads one sandbox from Podman (after a change, or on its event): its pod and its infra container, a few ms.
+   * Returns its status (undefined: gone, or not ours).
+   */
+  async refreshSandbox(id: string, signal?: AbortSignal): Promise<CriPodSandboxStatus | undefined> {
     const seq = ++this.#seq;
     const pod = await this.#podman.pods.inspect(id, { signal });
-    this.#put("sandbox", this.#sandboxes, id, pod ? toCriSandboxFromList(podListItemFromInspect(pod)) : undefined, seq);
+    const stored = pod ? readStoredSandbox(pod.Labels) : undefined;
+    const infra = pod?.InfraContainerID && stored
+      ? await this.#podman.containers.inspect(pod.InfraContainerID, { signal })
+      : undefined;
+    const status = pod && stored ? toCriSandboxStatus(pod, infra, stored, this.#networkName) : undefined;
+    this.#keep(this.#sandboxStatuses, pod?.Id ?? id, status, seq);
+    this.#put(
+      "sandbox",
+      this.#sandboxes,
+      pod?.Id ?? id,
+      pod ? toCriSandboxFromList(podListItemFromInspect(pod)) : undefined,
+      seq,
+    );
     this.#tell();
+    return status;
   }
 
-  /** Re-reads one container from Podman (after a change, or on its event): one inspect, a few ms. */
-  async refreshContainer(id: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Re-reads one container from Podman (after a change, or on its event): one inspect, a few ms. Returns its status
+   * (undefined: gone, or not ours).
+   */
+  async refreshContainer(id: string, signal?: AbortSignal): Promise<CriContainerStatus | undefined> {
     const seq = ++this.#seq;
     const c = await this.#podman.containers.inspect(id, { signal });
     const stored = c ? readStoredContainer(c.Config?.Labels) : undefined;
+    const status = c && stored ? toCriContainerStatus(c, stored) : undefined;
+    this.#keep(this.#containerStatuses, c?.Id ?? id, status, seq);
     this.#put(
       "container",
       this.#containers,
-      id,
+      c?.Id ?? id,
       c && stored ? toCriContainer(factsFromInspect(c), stored) : undefined,
       seq,
     );
     this.#tell();
+    return status;
+  }
+
+  /**
+   * What ContainerStatus answers without `verbose`: from memory when synced and kept, else one inspect (kept for the
+   * next call). `id` is a full ID or a unique prefix; undefined when no container of ours has it (names never
+   * resolve). While synced the cache lists every container of ours, so an unknown ID costs no Podman call.
+   */
+  async containerStatus(id: string, signal?: AbortSignal): Promise<CriContainerStatus | undefined> {
+    if (!/^[0-9a-f]{1,64}$/.test(id)) return undefined;
+    if (!this.#synced) return await this.refreshContainer(id, signal);
+    const full = resolveId(this.#containers, id);
+    if (full === undefined) return undefined;
+    const kept = this.#containerStatuses.get(full);
+    this.#metrics.listCache("containers", kept !== undefined);
+    return kept ? kept.status : await this.refreshContainer(full, signal);
+  }
+
+  /** What PodSandboxStatus answers without `verbose`, as {@link containerStatus} does for containers. */
+  async sandboxStatus(id: string, signal?: AbortSignal): Promise<CriPodSandboxStatus | undefined> {
+    if (!/^[0-9a-f]{1,64}$/.test(id)) return undefined;
+    if (!this.#synced) return await this.refreshSandbox(id, signal);
+    const full = resolveId(this.#sandboxes, id);
+    if (full === undefined) return undefined;
+    const kept = this.#sandboxStatuses.get(full);
+    this.#metrics.listCache("sandboxes", kept !== undefined);
+    return kept ? kept.status : await this.refreshSandbox(full, signal);
   }
 
   /**
@@ -146,6 +230,8 @@ export class RuntimeCache {
    */
   setContainerState(id: string, state: ContainerState): void {
     const current = this.#containers.get(id)?.value;
+    // The kept status (times, exit code) is not known without an inspect: the next ContainerStatus reads it.
+    this.#containerStatuses.delete(id);
     if (current) this.#put("container", this.#containers, id, { ...current, state }, ++this.#seq);
     this.#tell();
   }
@@ -155,22 +241,25 @@ export class RuntimeCache {
    * each, not a list of every container (~90 ms with 200). A removed sandbox takes its containers with it.
    */
   async refreshSandboxTree(id: string, signal?: AbortSignal): Promise<void> {
-    const seq = ++this.#seq;
-    const pod = await this.#podman.pods.inspect(id, { signal });
-    this.#put("sandbox", this.#sandboxes, id, pod ? toCriSandboxFromList(podListItemFromInspect(pod)) : undefined, seq);
+    const seq = this.#seq + 1; // the number refreshSandbox() takes next
+    const status = await this.refreshSandbox(id, signal);
     const members = [...this.#containers].filter(([, e]) => e.value?.podSandboxId === id).map(([cid]) => cid);
-    if (!pod) {
-      for (const cid of members) this.#put("container", this.#containers, cid, undefined, seq);
+    if (!status) {
+      for (const cid of members) {
+        this.#keep(this.#containerStatuses, cid, undefined, seq);
+        this.#put("container", this.#containers, cid, undefined, seq);
+      }
       this.#tell();
       return;
     }
-    this.#tell();
     await Promise.all(members.map((cid) => this.refreshContainer(cid, signal)));
   }
 
   /** Forgets a container or sandbox at once (it was removed by us). */
   forget(id: string): void {
     const seq = ++this.#seq;
+    this.#keep(this.#sandboxStatuses, id, undefined, seq);
+    this.#keep(this.#containerStatuses, id, undefined, seq);
     this.#put("sandbox", this.#sandboxes, id, undefined, seq);
     this.#put("container", this.#containers, id, undefined, seq);
     this.#tell();
@@ -209,6 +298,14 @@ export class RuntimeCache {
     if (!current && seq < this.#floor) return; // a later full read saw it absent
     map.set(id, { seq, value });
     this.#changed(kind, id, current?.value, value);
+  }
+
+  /** Keeps (or, for undefined, drops) a status read at `seq`, unless a later read already kept one. */
+  #keep<T>(map: Map<string, Kept<T>>, id: string, status: T | undefined, seq: number): void {
+    const current = map.get(id);
+    if (current && current.seq > seq) return;
+    if (status === undefined) map.delete(id);
+    else map.set(id, { seq, status });
   }
 
   #replaceAll<K extends CacheChange["kind"]>(
@@ -266,4 +363,21 @@ function values<T>(map: Map<string, Entry<T>>): T[] {
   const out: T[] = [];
   for (const entry of map.values()) if (entry.value !== undefined) out.push(entry.value);
   return out;
+}
+
+/** Drops the statuses kept from reads that began before `seq`. */
+function dropOlder<T>(map: Map<string, Kept<T>>, seq: number): void {
+  for (const [id, kept] of map) if (kept.seq < seq) map.delete(id);
+}
+
+/** The full ID of the one live entry whose ID is `id` or starts with it; undefined for none or several. */
+function resolveId<T>(map: Map<string, Entry<T>>, id: string): string | undefined {
+  if (map.get(id)?.value !== undefined) return id;
+  let found: string | undefined;
+  for (const [key, entry] of map) {
+    if (entry.value === undefined || !key.startsWith(id)) continue;
+    if (found !== undefined) return undefined;
+    found = key;
+  }
+  return found;
 }

@@ -98,7 +98,7 @@ export async function startInProcessCri(opts: InProcessOptions = {}): Promise<In
   });
   const state = new RuntimeState();
   state.nodeHostname = "node-1";
-  const cache = new RuntimeCache(fake, log);
+  const cache = new RuntimeCache(fake, log, undefined, config.pods.network);
   const verdicts = opts.ociRuntimes ?? {};
   const tokens = new TokenStore(60_000);
   const hub = new ContainerEventHub<ContainerEventMessage>({ log });

@@ -66,6 +66,7 @@ Deno.test("containerStatus() follows the container through created, running and 
 
   await t.step("exited behind cri-podman's back: exit code and reason Error", async () => {
     cri.fake.exitBehindOurBack(containerId, 2);
+    await cri.settle(); // Podman's event reaches the cache (its latency is the bound for changes behind our back)
     const { status: s } = await cri.runtime.containerStatus({ containerId });
     assert.equal(s?.state, ContainerState.CONTAINER_EXITED);
     assert.equal(s?.exitCode, 2);
@@ -79,6 +80,7 @@ Deno.test("containerStatus() of a container that exited with 0 says Completed", 
   const { containerId } = await created(cri);
   await cri.runtime.startContainer({ containerId });
   cri.fake.exitBehindOurBack(containerId, 0);
+  await cri.settle();
   const { status: s } = await cri.runtime.containerStatus({ containerId });
   assert.equal(s?.exitCode, 0);
   assert.equal(s?.reason, "Completed");
@@ -126,5 +128,40 @@ Deno.test("containerStatus() answers NOT_FOUND for an unknown container, and INV
 Deno.test("containerStatus() passes its deadline to Podman: a hung inspect is aborted and answers DEADLINE_EXCEEDED", async () => {
   await using cri = await startInProcessCri();
   const { containerId } = await created(cri);
+  await cri.cache.resync(); // a full read keeps no status: the next ContainerStatus asks Podman
   await hungPastDeadline(cri, "containers.inspect", (opts) => cri.runtime.containerStatus({ containerId }, opts));
+});
+
+Deno.test("containerStatus() answers from memory: no Podman call while the status is kept, one after a full read", async () => {
+  await using cri = await startInProcessCri();
+  const { containerId } = await created(cri);
+  await cri.runtime.startContainer({ containerId });
+  await cri.settle();
+  const before = cri.fake.calls.length;
+  const kept = await cri.runtime.containerStatus({ containerId });
+  assert.equal(kept.status?.state, ContainerState.CONTAINER_RUNNING);
+  await cri.runtime.containerStatus({ containerId: containerId.slice(0, 12) }); // a unique prefix
+  await assert.rejects(
+    cri.runtime.containerStatus({ containerId: "0123456789abcdef" }),
+    rejectsWith(status.NOT_FOUND, /0123456789abcdef/),
+  );
+  assert.deepEqual(cri.fake.calls.slice(before).map((c) => c.op), [], "no Podman call");
+  await cri.cache.resync();
+  const afterResync = cri.fake.calls.length;
+  const read = await cri.runtime.containerStatus({ containerId });
+  await cri.runtime.containerStatus({ containerId });
+  assert.deepEqual(cri.fake.calls.slice(afterResync).map((c) => c.op), ["containers.inspect"], "one read, then kept");
+  assert.deepEqual(read.status, kept.status, "the same answer either way");
+});
+
+Deno.test("containerStatus() after StopContainer reads the exit, never the running status kept before", async () => {
+  await using cri = await startInProcessCri();
+  const { containerId } = await created(cri);
+  await cri.runtime.startContainer({ containerId });
+  await cri.runtime.containerStatus({ containerId });
+  cri.fake.holdEvents(); // only the handlers' own updates count
+  await cri.runtime.stopContainer({ containerId, timeout: 0n });
+  const { status: s } = await cri.runtime.containerStatus({ containerId });
+  assert.equal(s?.state, ContainerState.CONTAINER_EXITED);
+  assert.ok((s?.finishedAt ?? 0n) > 0n);
 });

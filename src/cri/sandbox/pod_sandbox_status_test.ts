@@ -60,6 +60,7 @@ Deno.test("podSandboxStatus() sees an infra container that exited behind cri-pod
   await using cri = await startInProcessCri();
   const id = await runAttempt2(cri, "behind");
   cri.fake.exitBehindOurBack(cri.fake.pods_.get(id)!.infraId);
+  await cri.settle(); // Podman's event reaches the cache (its latency is the bound for changes behind our back)
   assert.equal(
     (await cri.runtime.podSandboxStatus({ podSandboxId: id })).status?.state,
     PodSandboxState.SANDBOX_NOTREADY,
@@ -150,6 +151,7 @@ Deno.test("podSandboxStatus() passes Podman's failures to the client with their 
       await using cri = await startInProcessCri();
       const id = await runAttempt2(cri, "f");
       await cri.settle(); // the event feed's reads are done: the failure is the handler's
+      await cri.cache.resync(); // and no status is kept: the handler asks Podman
       cri.fake.failNext(op, reason, `fake ${reason}`);
       await assert.rejects(cri.runtime.podSandboxStatus({ podSandboxId: id }), rejectsWith(code, /fake/));
     });
@@ -161,16 +163,40 @@ Deno.test("podSandboxStatus() aborts a hung inspect on its deadline or a client 
     await using cri = await startInProcessCri();
     const id = await runAttempt2(cri, "slow");
     await cri.settle(); // the event feed's reads are done: the hang is the handler's
+    await cri.cache.resync(); // and no status is kept: the handler asks Podman
     await hungPastDeadline(cri, "pods.inspect", (opts) => cri.runtime.podSandboxStatus({ podSandboxId: id }, opts));
   });
   await t.step("client cancel on the infra container's inspect → CANCELLED", async () => {
     await using cri = await startInProcessCri();
     const id = await runAttempt2(cri, "cancel");
     await cri.settle();
+    await cri.cache.resync();
     await hungAndCancelled(
       cri,
       "containers.inspect",
       (opts) => cri.runtime.podSandboxStatus({ podSandboxId: id }, opts),
     );
   });
+});
+
+Deno.test("podSandboxStatus() answers from memory: no Podman call while the status is kept", async () => {
+  await using cri = await startInProcessCri();
+  const id = await runAttempt2(cri, "mem");
+  await cri.settle();
+  const before = cri.fake.calls.length;
+  const { status: s } = await cri.runtime.podSandboxStatus({ podSandboxId: id });
+  assert.equal(s?.state, PodSandboxState.SANDBOX_READY);
+  assert.match(s?.network?.ip ?? "", /^10\.85\./);
+  await assert.rejects(
+    cri.runtime.podSandboxStatus({ podSandboxId: "0123456789abcdef" }),
+    rejectsWith(status.NOT_FOUND, /0123456789abcdef/),
+  );
+  assert.deepEqual(cri.fake.calls.slice(before).map((c) => c.op), [], "no Podman call");
+  // StopPodSandbox refreshes what it changed before it returns: the next status is NOTREADY at once.
+  cri.fake.holdEvents();
+  await cri.runtime.stopPodSandbox({ podSandboxId: id });
+  assert.equal(
+    (await cri.runtime.podSandboxStatus({ podSandboxId: id })).status?.state,
+    PodSandboxState.SANDBOX_NOTREADY,
+  );
 });
