@@ -614,6 +614,9 @@ Deno.test(
           await podman("exec", id, "true");
           await podman("kill", id);
           await expectEvent(rec, "container", "died", id, 0);
+          // The exit command's `podman container cleanup` says "cleanup"; an `rm` that comes first cleans up itself
+          // and says nothing (seen once under load): wait for it, the order is what this step checks.
+          await expectEvent(rec, "container", "cleanup", id, 0);
           await podman("rm", id);
           const removed = await expectEvent(rec, "container", "remove", id, 0);
           const actions = actionsOf(rec, id);
