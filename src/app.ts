@@ -12,6 +12,7 @@ import { imageServiceHandlers } from "./cri/image_service.ts";
 import { EventFeed } from "./cri/event_feed.ts";
 import { ContainerEventHub } from "./cri/container_events.ts";
 import { type ContainerEventMessage, ContainerEventSource } from "./cri/container_event_source.ts";
+import { ImageCache } from "./cri/image_cache.ts";
 import { RuntimeCache } from "./cri/runtime_cache.ts";
 import { RuntimeState } from "./cri/runtime_state.ts";
 import { FINISH_ON_SHUTDOWN, runtimeServiceHandlers } from "./cri/runtime_service.ts";
@@ -175,13 +176,15 @@ async function startServing(config: Config, metrics: Metrics): Promise<App> {
   }).start();
   const fsUsage = new FsUsageProbe();
   // List calls answer from the cache once the event stream is up and a full read completed.
-  const events = new EventFeed(cache, log).start(podman.events);
+  const images = new ImageCache(podman, log);
+  const events = new EventFeed(cache, log, images).start(podman.events);
   const deps: ServiceDeps = {
     podman,
     config,
     log,
     state,
     cache,
+    images,
     fsUsage,
     stats: new StatsCollector({ proc: new ProcReader(), fsUsage, podman }),
     ociRuntimes,

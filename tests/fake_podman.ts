@@ -205,6 +205,7 @@ export class FakePodman implements PodmanPort {
       Created: new Date(this.#clock).toISOString(),
       Config: { Cmd: ["/bin/sh"], Env: ["PATH=/bin"], ...config },
     });
+    this.#emit("image", "pull", id, names[0] ?? "", {});
     return id;
   }
 
@@ -250,6 +251,7 @@ export class FakePodman implements PodmanPort {
           throw new PodmanError("in-use", `Cannot remove image "${id}": containers use it (${users[0]!.name})`);
         }
         this.images_.delete(id);
+        this.#emit("image", "remove", id, names[0] ?? "", {});
       }),
   };
 

@@ -13,6 +13,7 @@ import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { PullBlobWatcher } from "../host/pull_blobs.ts";
 import type { PodmanPort } from "../podman/port.ts";
+import type { ImageCache } from "./image_cache.ts";
 import type { RuntimeCache } from "./runtime_cache.ts";
 import type { RuntimeState } from "./runtime_state.ts";
 import type { StatsCollector } from "./stats/collector.ts";
@@ -24,6 +25,8 @@ export interface RpcContext {
   readonly state: RuntimeState;
   /** Sandboxes and containers for List calls, fed by Podman's events. */
   readonly cache: RuntimeCache;
+  /** Stored images for ImageStatus, ListImages and image lookups, fed by Podman's image events. */
+  readonly images: Pick<ImageCache, "lookup" | "all" | "refreshImage" | "forget">;
   readonly log: Logger;
   /** Cached filesystem usage walks (ImageFsInfo). */
   readonly fsUsage: Pick<FsUsageProbe, "usage">;

@@ -8,6 +8,7 @@ import type { Logger } from "../observability/log.ts";
 import type { PodmanEvent } from "../podman/events.ts";
 import type { EventsPort, EventSubscription } from "../podman/port.ts";
 import { KIND } from "../translate/labels.ts";
+import type { ImageCache } from "./image_cache.ts";
 import type { RuntimeCache } from "./runtime_cache.ts";
 
 /** Actions that change nothing a List shows. */
@@ -16,22 +17,25 @@ const IGNORED = new Set(["exec", "exec_died", "exec_start", "attach", "health_st
 /** Connects an event stream to a cache. */
 export class EventFeed {
   readonly #cache: RuntimeCache;
+  readonly #images: ImageCache | undefined;
   readonly #log: Logger;
   readonly #running = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
 
-  /** Prepares a feed (call {@link EventFeed.start}). */
-  constructor(cache: RuntimeCache, log: Logger) {
+  /** Prepares a feed (call {@link EventFeed.start}); with `images`, image events feed that cache too. */
+  constructor(cache: RuntimeCache, log: Logger, images?: ImageCache) {
     this.#cache = cache;
+    this.#images = images;
     this.#log = log;
   }
 
-  /** Subscribes to container and pod events; stop the returned subscription to end the feed. */
+  /** Subscribes to container, pod (and image) events; stop the returned subscription to end the feed. */
   start(events: EventsPort): EventSubscription {
-    return events.subscribe(["container", "pod"], {
+    return events.subscribe(this.#images ? ["container", "pod", "image"] : ["container", "pod"], {
       onConnected: async () => {
         try {
-          await this.#cache.resync();
+          // Both in parallel: with many images Podman lists them slowly (≈20 ms per image).
+          await Promise.all([this.#cache.resync(), this.#images?.resync()]);
         } catch (err) {
           this.#log.warn("cache resync failed; List asks Podman directly", { error: (err as Error).message });
           // Rethrown: the stream then reconnects (with backoff) and calls us again. Swallowed, one failed read left
@@ -41,6 +45,7 @@ export class EventFeed {
       },
       onDisconnected: (err) => {
         this.#cache.markUnsynced();
+        this.#images?.markUnsynced();
         this.#log.warn("podman event stream lost; List asks Podman directly until it is back", {
           error: err?.message ?? "",
         });
@@ -51,7 +56,10 @@ export class EventFeed {
 
   #onEvent(e: PodmanEvent): void {
     if (IGNORED.has(e.action)) return;
-    if (e.type === "pod") {
+    if (e.type === "image") {
+      const images = this.#images;
+      if (images && e.id) this.#schedule(`i:${e.id}`, () => images.refreshImage(e.id));
+    } else if (e.type === "pod") {
       this.#schedule(`s:${e.id}`, () => this.#cache.refreshSandbox(e.id));
     } else if (e.type === "container") {
       const kind = e.attributes[KIND];

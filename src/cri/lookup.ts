@@ -69,13 +69,21 @@ export async function getContainer(ctx: RpcContext, id: string, field = "contain
   return found;
 }
 
-/** Inspects the image `image` names, or returns `undefined` when none is stored. */
+/**
+ * The image `image` names, or `undefined` when none is stored: from the image cache when it has it, else asked of
+ * Podman (one inspect per lookup candidate). `fresh` always asks Podman (RemoveImage: it acts on the names).
+ */
 export async function resolveImage(
   ctx: RpcContext,
   image: string,
   field = "image.image",
+  opts: { fresh?: boolean } = {},
 ): Promise<LibpodImageInspect | undefined> {
   const target = toImageTarget(image, field);
+  if (!opts.fresh) {
+    const kept = await ctx.images.lookup(target);
+    if (kept !== "ask") return kept;
+  }
   if (target.kind === "id") return await ctx.podman.images.inspect(target.id, { signal: ctx.signal });
   for (const candidate of target.candidates) {
     const found = await ctx.podman.images.inspect(candidate, { signal: ctx.signal });

@@ -14,6 +14,7 @@ import { EventFeed } from "../../src/cri/event_feed.ts";
 import { ContainerEventHub } from "../../src/cri/container_events.ts";
 import { type ContainerEventMessage, ContainerEventSource } from "../../src/cri/container_event_source.ts";
 import { imageServiceHandlers } from "../../src/cri/image_service.ts";
+import { ImageCache } from "../../src/cri/image_cache.ts";
 import { RuntimeCache } from "../../src/cri/runtime_cache.ts";
 import { runtimeServiceHandlers } from "../../src/cri/runtime_service.ts";
 import { RuntimeState } from "../../src/cri/runtime_state.ts";
@@ -82,6 +83,8 @@ export interface InProcessOptions {
   podmanEmbedded?: boolean;
   /** Feed Podman's events into the List cache (default true); false leaves the cache unsynced. */
   events?: boolean;
+  /** Feed image events into the image cache (default true); false leaves it unsynced, so lookups ask Podman. */
+  imageCache?: boolean;
   /** The process table the stats RPCs read (default: an empty fake). */
   proc?: FakeProc;
 }
@@ -99,6 +102,7 @@ export async function startInProcessCri(opts: InProcessOptions = {}): Promise<In
   const state = new RuntimeState();
   state.nodeHostname = "node-1";
   const cache = new RuntimeCache(fake, log, undefined, config.pods.network);
+  const images = new ImageCache(fake, log);
   const verdicts = opts.ociRuntimes ?? {};
   const tokens = new TokenStore(60_000);
   const hub = new ContainerEventHub<ContainerEventMessage>({ log });
@@ -109,6 +113,7 @@ export async function startInProcessCri(opts: InProcessOptions = {}): Promise<In
     log,
     state,
     cache,
+    images,
     fsUsage: {
       usage: () => Promise.resolve({ usedBytes: 4096n, inodesUsed: 7n, unreadableDirs: 0, timestampMs: Date.now() }),
     },
@@ -130,7 +135,9 @@ export async function startInProcessCri(opts: InProcessOptions = {}): Promise<In
     streaming: { url: (request) => `http://127.0.0.1:10350/${request.kind}/${tokens.issue(request)}` },
     containerEvents: hub,
   };
-  const feed = opts.events === false ? undefined : new EventFeed(cache, log).start(fake.events);
+  const feed = opts.events === false
+    ? undefined
+    : new EventFeed(cache, log, opts.imageCache === false ? undefined : images).start(fake.events);
   if (feed) await waitUntil(() => cache.synced);
   const tracker = new CallTracker();
   const runtime = clientFor(RuntimeService, runtimeServiceHandlers as never, deps, tracker);

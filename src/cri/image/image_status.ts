@@ -8,7 +8,8 @@ import { resolveImage } from "../lookup.ts";
 /**
  * ImageStatus returns the status of one image; an image that is not stored yields an empty response, not an error
  * (CRI api.proto, ImageStatus). With `verbose`, `info` carries the image config as JSON.
- * Podman: GET /libpod/images/{name}/json per lookup candidate.
+ * Podman: none when the image cache has it; else GET /libpod/images/{name}/json per lookup candidate (and once more
+ * with `verbose`).
  */
 export async function imageStatus(
   ctx: RpcContext,
@@ -21,5 +22,8 @@ export async function imageStatus(
   const pinned = isInfraImage(found.RepoTags, ctx.config.pods.infra_image)
     ? new Set([`sha256:${found.Id}`])
     : undefined;
-  return { image: toCriImageFromInspect(found, pinned), info: req.verbose ? toImageStatusInfo(found) : {} };
+  if (!req.verbose) return { image: toCriImageFromInspect(found, pinned), info: {} };
+  // verbose: Podman's whole config, not the cache's trimmed copy.
+  const full = await ctx.podman.images.inspect(found.Id, { signal: ctx.signal }) ?? found;
+  return { image: toCriImageFromInspect(full, pinned), info: toImageStatusInfo(full) };
 }

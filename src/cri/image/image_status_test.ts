@@ -79,3 +79,24 @@ Deno.test("imageStatus() passes its deadline to Podman: a hung inspect is aborte
   await using cri = await startInProcessCri();
   await hungPastDeadline(cri, "images.inspect", (opts) => cri.image.imageStatus({ image: { image: "busybox" } }, opts));
 });
+
+Deno.test("imageStatus() answers from the image cache: no Podman call once the image's event or pull was read", async () => {
+  await using cri = await startInProcessCri();
+  const id = storeBusybox(cri, { User: "1000" });
+  await cri.settle(); // stored behind our back: its event reaches the cache
+  const before = cri.fake.calls.length;
+  const res = await cri.image.imageStatus({ image: { image: "busybox" } });
+  assert.equal(res.image?.id, `sha256:${id}`);
+  assert.equal(res.image?.uid?.value, 1000n);
+  assert.deepEqual(cri.fake.calls.slice(before).map((c) => c.op), [], "no Podman call");
+  // A pull leaves the cache showing the image when it returns (read-your-writes), events held or not.
+  cri.fake.holdEvents();
+  const pulled = cri.fake.addImage(["docker.io/library/alpine:3.19"]);
+  await cri.image.pullImage({ image: { image: "alpine:3.19" } });
+  const afterPull = cri.fake.calls.length;
+  assert.equal((await cri.image.imageStatus({ image: { image: "alpine:3.19" } })).image?.id, `sha256:${pulled}`);
+  assert.deepEqual(cri.fake.calls.slice(afterPull).map((c) => c.op), [], "no Podman call after the pull");
+  // verbose still asks Podman for the image's whole config.
+  await cri.image.imageStatus({ image: { image: "busybox" }, verbose: true });
+  assert.deepEqual(cri.fake.calls.slice(afterPull).map((c) => c.op), ["images.inspect"]);
+});

@@ -7,7 +7,8 @@ import { resolveImage } from "../lookup.ts";
 /**
  * ListImages lists the stored images; with `filter.image` set, only the image that reference or ID resolves to.
  * The sandbox infra image is `pinned`, so kubelet's image garbage collection leaves it alone.
- * Podman: GET /libpod/images/json (one call), or one inspect per lookup candidate when filtered.
+ * Podman: none while the image cache is synced; else GET /libpod/images/json (one call), or one inspect per lookup
+ * candidate when filtered.
  */
 export async function listImages(
   ctx: RpcContext,
@@ -21,6 +22,13 @@ export async function listImages(
       ? new Set([`sha256:${found.Id}`])
       : undefined;
     return { images: [toCriImageFromInspect(found, pinned)] };
+  }
+  const kept = await ctx.images.all();
+  if (kept) {
+    const pinned = new Set(
+      kept.filter((img) => isInfraImage(img.RepoTags, ctx.config.pods.infra_image)).map((img) => `sha256:${img.Id}`),
+    );
+    return { images: kept.map((img) => toCriImageFromInspect(img, pinned)) };
   }
   const images = await ctx.podman.images.list({ signal: ctx.signal });
   const pinned = new Set(

@@ -44,7 +44,8 @@ export async function pullImage(
   }
   const downloaded = await watch.stop();
   // The image's size as Podman stores it; the blob bytes above are what came over the wire (compressed), when seen.
-  const size = (await ctx.podman.images.inspect(id, { signal: ctx.signal }).catch(() => undefined))?.Size;
+  // The pulled image into the image cache (ImageStatus right after answers from memory), with its stored size.
+  const size = (await ctx.images.refreshImage(id, ctx.signal).catch(() => undefined))?.Size;
   ctx.log.info("pulled image", {
     image: reference,
     id: toCriImageId(id),

@@ -17,7 +17,11 @@ export async function removeImage(
 ): Promise<MessageInitShape<typeof RemoveImageResponseSchema>> {
   const image = req.image?.image;
   if (!image) throw new CriError("InvalidArgument", "image.image must not be empty");
-  const found = await resolveImage(ctx, image);
-  if (found) await ctx.podman.images.removeById(found.Id, found.RepoTags ?? [], { signal: ctx.signal });
+  // Asked of Podman, not the cache: the removal acts on the image's current names.
+  const found = await resolveImage(ctx, image, "image.image", { fresh: true });
+  if (found) {
+    await ctx.podman.images.removeById(found.Id, found.RepoTags ?? [], { signal: ctx.signal });
+    ctx.images.forget(found.Id);
+  }
   return {};
 }
