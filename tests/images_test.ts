@@ -12,7 +12,7 @@ import type { CallError } from "./harness/cri_client.ts";
 import { startCriServer } from "./harness/cri_server.ts";
 import { startPodmanService } from "./harness/podman_service.ts";
 import { pushImage, startRegistry } from "./harness/registry.ts";
-import { makeTempDir, uniqueName } from "./harness/temp.ts";
+import { makeTempDir, uniqueName, waitFor } from "./harness/temp.ts";
 
 function rejectsWith(code: grpcStatus, pattern: RegExp) {
   return (err: CallError) => {
@@ -191,6 +191,35 @@ Deno.test("ImageService pulls, lists, inspects and removes images on rootless Po
         rejectsWith(grpcStatus.INVALID_ARGUMENT, /auth\.auth/),
       );
     });
+
+    await t.step(
+      "a tag made and removed behind cri-podman's back shows in ListImages once Podman's event arrives",
+      async () => {
+        // ListImages answers from the image cache alone: only the image events can bring the change in.
+        const extra = `localhost/cri-podman-test/${name}:behind`;
+        const listed = async () => (await images.listImages({})).images.flatMap((i) => i.repoTags).includes(extra);
+        await run("podman", ["tag", BUSYBOX_IMAGE, extra]);
+        await waitFor(listed, { timeoutMs: 10_000, intervalMs: 20, what: `${extra} in ListImages` });
+        await run("podman", ["untag", extra, extra]); // IMAGE then the one NAME to drop (no NAME would drop them all)
+        await waitFor(async () => !(await listed()), { timeoutMs: 10_000, intervalMs: 20, what: `${extra} gone` });
+        assert.equal((await images.imageStatus({ image: { image: extra } })).image, undefined);
+        assert.ok((await images.imageStatus({ image: { image: BUSYBOX_IMAGE } })).image, "its other names stay");
+        // A pull behind our back: Podman 4.3's "pull" event names the reference, not the image ID.
+        const has = async (ref: string) => (await images.listImages({})).images.some((i) => i.repoTags.includes(ref));
+        await run("podman", ["rmi", "--ignore", tagged]);
+        await run("podman", [
+          "pull",
+          "-q",
+          "--tls-verify=false",
+          "--creds",
+          `${creds.username}:${creds.password}`,
+          tagged,
+        ]);
+        await waitFor(() => has(tagged), { timeoutMs: 10_000, intervalMs: 20, what: `${tagged} pulled by the CLI` });
+        await run("podman", ["rmi", tagged]);
+        await waitFor(async () => !(await has(tagged)), { timeoutMs: 10_000, intervalMs: 20, what: `${tagged} gone` });
+      },
+    );
 
     await t.step("ImageFsInfo reports bytes and inodes used under Podman's graph root", async () => {
       const info = JSON.parse((await podman.request("GET", "/v4.0.0/libpod/info")).body);

@@ -58,7 +58,9 @@ export class EventFeed {
     if (IGNORED.has(e.action)) return;
     if (e.type === "image") {
       const images = this.#images;
-      if (images && e.id) this.#schedule(`i:${e.id}`, () => images.refreshImage(e.id));
+      // Podman 4.3's "pull" event carries no ID, only the reference pulled: that name is looked up instead.
+      const which = e.id || e.name;
+      if (images && which) this.#schedule(`i:${which}`, () => images.refreshImage(which));
     } else if (e.type === "pod") {
       this.#schedule(`s:${e.id}`, () => this.#cache.refreshSandbox(e.id));
     } else if (e.type === "container") {

@@ -84,7 +84,7 @@ export class ImageCache {
     this.#log.debug("image cache resynced", { images: this.#byId.size });
   }
 
-  /** Re-reads one image (after a pull, or on its event): one inspect. Returns it (undefined: gone). */
+  /** Re-reads one image, by ID or name (after a pull, or on its event): one inspect. Returns it (undefined: gone). */
   refreshImage(id: string, signal?: AbortSignal): Promise<LibpodImageInspect | undefined> {
     const op = this.#refresh(id, signal);
     this.#inflight.add(op);
@@ -95,7 +95,9 @@ export class ImageCache {
     const seq = ++this.#seq;
     const inspect = await this.#podman.images.inspect(id, { signal });
     if (!inspect) {
-      this.#remove(id.replace(/^sha256:/, ""), seq);
+      // Gone. A name (a pull event's reference) that names nothing says nothing about any image we keep.
+      const bare = id.replace(/^sha256:/, "");
+      if (/^[0-9a-f]{64}$/.test(bare)) this.#remove(bare, seq);
       return undefined;
     }
     const image = trim(inspect);
