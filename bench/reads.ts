@@ -1,0 +1,103 @@
+/**
+ * Read benchmark (issue 11): the calls kubelet makes all the time — PodSandboxStatus, ContainerStatus, ImageStatus,
+ * ListImages, ListPodSandbox, ListContainers — with P pods of C running containers each (default 110 × 3) and I
+ * images (default 50), each next to the libpod request(s) that would answer it directly, interleaved in one run.
+ * Reports p50/p99 and the server's RSS before and after the objects were created.
+ * Run as the unprivileged user: `deno run -A bench/reads.ts [pods] [containersPerPod] [images]`.
+ */
+import { libpodCaller } from "./_libpod.ts";
+import { NamespaceMode } from "../src/gen/runtime/v1/api_pb.ts";
+import { CONTAINER_FILTER, SANDBOX_FILTER } from "../src/translate/labels.ts";
+import { BUSYBOX_IMAGE, ensureBusyboxImage, writeBusyboxRootfsTar } from "../tests/harness/busybox_image.ts";
+import { run } from "../tests/harness/_process.ts";
+import { startCriServer } from "../tests/harness/cri_server.ts";
+import { startPodmanService } from "../tests/harness/podman_service.ts";
+import { makeTempDir, uniqueName } from "../tests/harness/temp.ts";
+import { interleaved, rssMiB, table } from "./_stats.ts";
+
+const podCount = Number(Deno.args[0] ?? 110);
+const perPod = Number(Deno.args[1] ?? 3);
+const imageCount = Number(Deno.args[2] ?? 50);
+
+await ensureBusyboxImage();
+await using podman = await startPodmanService();
+await using cri = await startCriServer({ podmanSocket: podman.socketPath, args: ["--log-level", "warn"] });
+await using logs = await makeTempDir("bench-logs");
+await using tmp = await makeTempDir("bench-images");
+const libpod = libpodCaller(podman.socketPath);
+const call = libpod.call;
+const rt = cri.client.runtime;
+const img = cri.client.image;
+const rssIdle = rssMiB(cri.pid);
+const pods: string[] = [];
+const containers: string[] = [];
+const images: string[] = [];
+const run_ = uniqueName("br");
+try {
+  // Distinct images (distinct IDs): the busybox root file system with a different label each.
+  await writeBusyboxRootfsTar(`${tmp.path}/rootfs.tar`);
+  for (let i = 0; i < imageCount; i++) {
+    const ref = `localhost/cri-podman-bench/${run_}:${i}`;
+    await run("podman", ["import", "-q", "--change", `LABEL n=${i}`, `${tmp.path}/rootfs.tar`, ref]);
+    images.push(ref);
+  }
+  const t0 = performance.now();
+  for (let p = 0; p < podCount; p++) {
+    const name = `${run_}-${p}`;
+    const config = {
+      metadata: { name, namespace: "bench", uid: `${name}-uid`, attempt: 0 },
+      logDirectory: `${logs.path}/${name}`,
+      linux: { securityContext: { namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER } } },
+    };
+    const podSandboxId = (await rt.runPodSandbox({ config })).podSandboxId;
+    pods.push(podSandboxId);
+    for (let c = 0; c < perPod; c++) {
+      const { containerId } = await rt.createContainer({
+        podSandboxId,
+        config: {
+          metadata: { name: `c${c}`, attempt: 0 },
+          image: { image: BUSYBOX_IMAGE },
+          command: ["/bin/sleep", "3600"],
+          logPath: `c${c}.log`,
+        },
+      });
+      await rt.startContainer({ containerId });
+      containers.push(containerId);
+    }
+  }
+  console.log(
+    `${pods.length} pods, ${containers.length} running containers, ${imageCount} extra images; set up in ${
+      ((performance.now() - t0) / 1000).toFixed(0)
+    } s`,
+  );
+  let i = 0;
+  const pick = <T>(xs: T[]) => xs[i++ % xs.length]!;
+  const podsOnly = encodeURIComponent(JSON.stringify({ label: [...SANDBOX_FILTER] }));
+  const ctrsOnly = encodeURIComponent(JSON.stringify({ label: [...CONTAINER_FILTER] }));
+  const results = await interleaved({
+    "PodSandboxStatus (cri-podman)": () => rt.podSandboxStatus({ podSandboxId: pick(pods) }),
+    "libpod pods/{id}/json + infra containers/{id}/json (direct)": async () => {
+      const pod = await call("GET", `/pods/${pick(pods)}/json`);
+      await call("GET", `/containers/${pod.InfraContainerID}/json`);
+    },
+    "ContainerStatus (cri-podman)": () => rt.containerStatus({ containerId: pick(containers) }),
+    "libpod containers/{id}/json (direct)": () => call("GET", `/containers/${pick(containers)}/json`),
+    "ImageStatus (cri-podman)": () => img.imageStatus({ image: { image: pick(images) } }),
+    "libpod images/{name}/json (direct)": () => call("GET", `/images/${encodeURIComponent(pick(images))}/json`),
+    "ListImages (cri-podman)": () => img.listImages({}),
+    "libpod images/json (direct)": () => call("GET", "/images/json"),
+    "ListPodSandbox (cri-podman)": () => rt.listPodSandbox({}),
+    "libpod pods/json, label filter (direct)": () => call("GET", `/pods/json?filters=${podsOnly}`),
+    "ListContainers (cri-podman)": () => rt.listContainers({}),
+    "libpod containers/json, label filter (direct)": () => call("GET", `/containers/json?all=true&filters=${ctrsOnly}`),
+  }, { rounds: 20, batch: 10, warmup: 5 });
+  console.log(table(results));
+  console.log(`\ncri-podman RSS: ${rssIdle.toFixed(0)} MiB idle at start, ${rssMiB(cri.pid).toFixed(0)} MiB now`);
+} finally {
+  for (const podSandboxId of pods) {
+    await rt.stopPodSandbox({ podSandboxId }).catch(() => {});
+    await rt.removePodSandbox({ podSandboxId }).catch(() => {});
+  }
+  for (const ref of images) await run("podman", ["rmi", "-f", ref]).catch(() => {});
+  await libpod.close();
+}
