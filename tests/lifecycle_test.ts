@@ -249,11 +249,22 @@ Deno.test(
     await t.step("with Podman gone, Podman-backed calls are UNAVAILABLE and Status says why", async () => {
       podman.kill("SIGKILL");
       await podman.exited();
-      await assert.rejects(image.listImages({}), (err: CallError) => {
+      const unavailable = (err: CallError) => {
         assert.equal(err.code, grpcStatus.UNAVAILABLE, err.details);
         assert.match(err.details, /Podman is not reachable/);
         return true;
-      });
+      };
+      // A call that always asks Podman (RemoveImage looks the image up in Podman itself)...
+      await assert.rejects(
+        image.removeImage({ image: { image: "localhost/cri-podman-test/absent:never" } }),
+        unavailable,
+      );
+      // ...and a read served from memory stops answering once the event stream's loss is seen (at once, here).
+      const cacheRead = await waitFor(
+        () => image.listImages({}).then(() => undefined, (err: CallError) => err),
+        { timeoutMs: 5_000, intervalMs: 10, what: "ListImages to stop answering from memory" },
+      );
+      unavailable(cacheRead);
       const s = await runtime.status({});
       const ready = s.status?.conditions.find((c) => c.type === "RuntimeReady");
       assert.equal(ready?.status, false);
