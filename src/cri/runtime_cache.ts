@@ -154,18 +154,26 @@ export class RuntimeCache {
   }
 
   /**
-   * Re-reads one sandbox from Podman (after a change, or on its event): its pod and its infra container, a few ms.
-   * Returns its status (undefined: gone, or not ours).
+   * Re-reads one sandbox from Podman (after a change, or on its event): its pod, and its infra container when its
+   * status is kept or `withStatus` asks for it; a few ms. Returns the status when read (undefined: not read, gone,
+   * or not ours).
    */
-  async refreshSandbox(id: string, signal?: AbortSignal): Promise<CriPodSandboxStatus | undefined> {
+  async refreshSandbox(
+    id: string,
+    signal?: AbortSignal,
+    withStatus = false,
+  ): Promise<CriPodSandboxStatus | undefined> {
     const seq = ++this.#seq;
     const pod = await this.#podman.pods.inspect(id, { signal });
     const stored = pod ? readStoredSandbox(pod.Labels) : undefined;
-    const infra = pod?.InfraContainerID && stored
+    // The status needs the infra container too: read only for a status someone asked for (kept, or asked now), so
+    // that a lifecycle call's own refresh costs one inspect, as before statuses were kept.
+    const wanted = withStatus || this.#sandboxStatuses.has(pod?.Id ?? id);
+    const infra = wanted && pod?.InfraContainerID && stored
       ? await this.#podman.containers.inspect(pod.InfraContainerID, { signal })
       : undefined;
-    const status = pod && stored ? toCriSandboxStatus(pod, infra, stored, this.#networkName) : undefined;
-    this.#keep(this.#sandboxStatuses, pod?.Id ?? id, status, seq);
+    const status = pod && stored && wanted ? toCriSandboxStatus(pod, infra, stored, this.#networkName) : undefined;
+    if (!pod || !stored || wanted) this.#keep(this.#sandboxStatuses, pod?.Id ?? id, status, seq);
     this.#put(
       "sandbox",
       this.#sandboxes,
@@ -216,12 +224,12 @@ export class RuntimeCache {
   /** What PodSandboxStatus answers without `verbose`, as {@link containerStatus} does for containers. */
   async sandboxStatus(id: string, signal?: AbortSignal): Promise<CriPodSandboxStatus | undefined> {
     if (!/^[0-9a-f]{1,64}$/.test(id)) return undefined;
-    if (!this.#synced) return await this.refreshSandbox(id, signal);
+    if (!this.#synced) return await this.refreshSandbox(id, signal, true);
     const full = resolveId(this.#sandboxes, id);
     if (full === undefined) return undefined;
     const kept = this.#sandboxStatuses.get(full);
     this.#metrics.listCache("sandboxes", kept !== undefined);
-    return kept ? kept.status : await this.refreshSandbox(full, signal);
+    return kept ? kept.status : await this.refreshSandbox(full, signal, true);
   }
 
   /**
@@ -242,9 +250,9 @@ export class RuntimeCache {
    */
   async refreshSandboxTree(id: string, signal?: AbortSignal): Promise<void> {
     const seq = this.#seq + 1; // the number refreshSandbox() takes next
-    const status = await this.refreshSandbox(id, signal);
+    await this.refreshSandbox(id, signal);
     const members = [...this.#containers].filter(([, e]) => e.value?.podSandboxId === id).map(([cid]) => cid);
-    if (!status) {
+    if (this.#sandboxes.get(id)?.value === undefined) {
       for (const cid of members) {
         this.#keep(this.#containerStatuses, cid, undefined, seq);
         this.#put("container", this.#containers, cid, undefined, seq);
