@@ -10,7 +10,7 @@
  *
  * Statuses (ContainerStatus and PodSandboxStatus without `verbose`) are kept too, computed from the same inspects
  * that refresh a list item (an event's re-read, a handler's refresh), so an event costs no extra Podman call for
- * containers and one for a sandbox (its infra container). They are filled lazily: a full read (start, reconnect)
+ * containers, and one for a sandbox whose status is kept (its infra container). They are filled lazily: a full read (start, reconnect)
  * lists objects without inspecting them and drops every kept status, and the first Status call per object asks
  * Podman once. A list entry written without an inspect (StopContainer's EXITED) drops its status the same way.
  * @module
