@@ -79,8 +79,8 @@ export function createPrometheusMetrics(opts: { processMetrics?: boolean } = {})
   });
   const listCache = new Counter({
     name: "cri_podman_list_cache_requests_total",
-    help: "Reads of the List cache (List and stats calls): answered from memory (hit) or, while the event stream " +
-      "was not synced, from Podman (miss)",
+    help: "Reads of the List cache (List, Status and stats calls): answered from memory (hit) or from Podman " +
+      "(miss: the event stream was not synced, or a status not kept yet)",
     labelNames: ["list", "result"] as const,
     registers,
   });
