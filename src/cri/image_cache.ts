@@ -15,6 +15,7 @@
 import type { Logger } from "../observability/log.ts";
 import type { PodmanPort } from "../podman/port.ts";
 import type { LibpodImageInspect } from "../podman/types.ts";
+import { matchId } from "../translate/ids.ts";
 import type { ImageTarget } from "../translate/image_ref.ts";
 
 /** What a lookup in memory found: the image, or "ask" (not in memory: Podman knows better). */
@@ -31,8 +32,10 @@ export class ImageCache {
   readonly #podman: PodmanPort;
   readonly #log: Logger;
   readonly #byId = new Map<string, Kept>();
-  /** IDs removed (by a read or by us), with when: an older read must not bring them back. */
+  /** IDs removed (by a read or by us), with when: an older read still under way must not bring them back. */
   readonly #gone = new Map<string, number>();
+  /** Sequence numbers of the reads under way: a removal is remembered only while an older one may still land. */
+  readonly #reading = new Set<number>();
   #seq = 0;
   /** Reads under way (refreshImage): answers wait for them, so an event that arrived before a call counts. */
   readonly #inflight = new Set<Promise<unknown>>();
@@ -61,7 +64,15 @@ export class ImageCache {
    * unless the stream broke meanwhile. Entries written by later reads win.
    */
   async resync(signal?: AbortSignal): Promise<void> {
-    const seq = ++this.#seq;
+    const seq = this.#begin();
+    try {
+      await this.#resync(seq, signal);
+    } finally {
+      this.#end(seq);
+    }
+  }
+
+  async #resync(seq: number, signal?: AbortSignal): Promise<void> {
     const losses = this.#streamLosses;
     const list = await this.#podman.images.list({ signal });
     const read = await Promise.all(list.map(async (summary) => {
@@ -79,7 +90,6 @@ export class ImageCache {
       this.#put(image, seq);
     }
     for (const [id, kept] of this.#byId) if (!seen.has(id) && kept.seq < seq) this.#byId.delete(id);
-    for (const [id, at] of this.#gone) if (at < seq) this.#gone.delete(id);
     if (losses === this.#streamLosses) this.#synced = true;
     this.#log.debug("image cache resynced", { images: this.#byId.size });
   }
@@ -92,17 +102,21 @@ export class ImageCache {
   }
 
   async #refresh(id: string, signal?: AbortSignal): Promise<LibpodImageInspect | undefined> {
-    const seq = ++this.#seq;
-    const inspect = await this.#podman.images.inspect(id, { signal });
-    if (!inspect) {
-      // Gone. A name (a pull event's reference) that names nothing says nothing about any image we keep.
-      const bare = id.replace(/^sha256:/, "");
-      if (/^[0-9a-f]{64}$/.test(bare)) this.#remove(bare, seq);
-      return undefined;
+    const seq = this.#begin();
+    try {
+      const inspect = await this.#podman.images.inspect(id, { signal });
+      if (!inspect) {
+        // Gone. A name (a pull event's reference) that names nothing says nothing about any image we keep.
+        const bare = id.replace(/^sha256:/, "");
+        if (/^[0-9a-f]{64}$/.test(bare)) this.#remove(bare, seq);
+        return undefined;
+      }
+      const image = trim(inspect);
+      this.#put(image, seq);
+      return image;
+    } finally {
+      this.#end(seq); // after its result is applied: the removals it must respect are forgotten only then
     }
-    const image = trim(inspect);
-    this.#put(image, seq);
-    return image;
   }
 
   /** Forgets an image at once (we removed it). */
@@ -126,10 +140,8 @@ export class ImageCache {
     if (!this.#synced) return "ask";
     if (target.kind === "id") {
       const id = target.id.replace(/^sha256:/, "");
-      const exact = this.#byId.get(id);
-      if (exact) return exact.image;
-      const matches = [...this.#byId.keys()].filter((k) => k.startsWith(id));
-      return matches.length === 1 ? this.#byId.get(matches[0]!)!.image : "ask";
+      const full = matchId(this.#byId.keys(), id);
+      return full === undefined ? "ask" : this.#byId.get(full)!.image;
     }
     for (const candidate of target.candidates) {
       const byDigest = candidate.includes("@");
@@ -138,6 +150,25 @@ export class ImageCache {
       }
     }
     return "ask";
+  }
+
+  /** A number for a read that begins now, registered as under way. */
+  #begin(): number {
+    const seq = ++this.#seq;
+    this.#reading.add(seq);
+    return seq;
+  }
+
+  /** Ends a read, and forgets the removals no read under way began before. */
+  #end(seq: number): void {
+    this.#reading.delete(seq);
+    const oldest = Math.min(...this.#reading);
+    for (const [id, at] of this.#gone) if (at <= oldest) this.#gone.delete(id);
+  }
+
+  /** How many removals are remembered (tests: they must not pile up). */
+  get removalsRemembered(): number {
+    return this.#gone.size;
   }
 
   /** Waits for the reads under way (they are one inspect each: a few ms). */

@@ -72,6 +72,16 @@ Deno.test("ImageCache: a read that began before a removal never brings the image
   await late;
   assert.deepEqual(await cache.all(), []);
   assert.equal(idOf(await cache.lookup(toImageTarget(`sha256:${id}`))), "ask");
+  // The removal was remembered only while that older read was under way: removals do not pile up.
+  assert.equal(cache.removalsRemembered, 0);
+  for (let i = 0; i < 20; i++) {
+    const other = fake.addImage([`docker.io/library/churn:${i}`]);
+    await cache.refreshImage(other);
+    fake.images_.delete(other);
+    cache.forget(other);
+    await cache.refreshImage(other); // the image's "remove" event
+  }
+  assert.equal(cache.removalsRemembered, 0, "no removal kept once no older read can land");
 });
 
 Deno.test("ImageCache answers after the reads under way: an image whose event arrived first is listed", async () => {
