@@ -19,6 +19,7 @@ import type { ContainerState } from "../gen/runtime/v1/api_pb.ts";
 import type { Logger } from "../observability/log.ts";
 import { type Metrics, noMetrics } from "../observability/metrics.ts";
 import type { PodmanPort } from "../podman/port.ts";
+import { matchId } from "../translate/ids.ts";
 import { CONTAINER_FILTER, SANDBOX_FILTER } from "../translate/labels.ts";
 import {
   type CriContainer,
@@ -380,12 +381,9 @@ function dropOlder<T>(map: Map<string, Kept<T>>, seq: number): void {
 
 /** The full ID of the one live entry whose ID is `id` or starts with it; undefined for none or several. */
 function resolveId<T>(map: Map<string, Entry<T>>, id: string): string | undefined {
-  if (map.get(id)?.value !== undefined) return id;
-  let found: string | undefined;
-  for (const [key, entry] of map) {
-    if (entry.value === undefined || !key.startsWith(id)) continue;
-    if (found !== undefined) return undefined;
-    found = key;
-  }
-  return found;
+  return matchId(liveIds(map), id);
+}
+
+function* liveIds<T>(map: Map<string, Entry<T>>): Generator<string> {
+  for (const [key, entry] of map) if (entry.value !== undefined) yield key;
 }

@@ -10,17 +10,17 @@ import {
   type PodSandboxStatsFilter,
 } from "../../gen/runtime/v1/api_pb.ts";
 import { CriError } from "../../errors.ts";
+import { matchId } from "../../translate/ids.ts";
 import type { CriContainer } from "../../translate/container.ts";
 import type { CriPodSandbox } from "../../translate/sandbox.ts";
 
 /** The one item whose ID is `id` or starts with it; NOT_FOUND naming it otherwise (an ambiguous prefix too). */
 export function selectOne<T extends { id?: string }>(items: readonly T[], id: string, field: string, what: string): T {
   if (!id) throw new CriError("InvalidArgument", `${field} must not be empty`);
-  const exact = items.find((i) => i.id === id);
-  if (exact) return exact;
-  const byPrefix = items.filter((i) => (i.id ?? "").startsWith(id));
-  if (byPrefix.length === 1) return byPrefix[0]!;
-  throw new CriError("NotFound", `${what} "${id}" not found`);
+  const full = matchId(items.map((i) => i.id ?? ""), id);
+  const found = full === undefined ? undefined : items.find((i) => i.id === full);
+  if (!found) throw new CriError("NotFound", `${what} "${id}" not found`);
+  return found;
 }
 
 /**
