@@ -8,6 +8,7 @@
  * Run as the unprivileged user: `deno run -A bench/stats.ts [containers] [pollSeconds]`.
  */
 import { NamespaceMode } from "../src/gen/runtime/v1/api_pb.ts";
+import { parseProcStat, ProcReader } from "../src/host/proc_stats.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../tests/harness/busybox_image.ts";
 import { startCriServer } from "../tests/harness/cri_server.ts";
 import { startPodmanService } from "../tests/harness/podman_service.ts";
@@ -18,30 +19,22 @@ const containers = Number(Deno.args[0] ?? 50);
 const pollSeconds = Number(Deno.args[1] ?? 300);
 const PER_POD = 10;
 
-/** CPU seconds (user + system, waited-for children included) of a process. */
+const proc = new ProcReader();
+
+/** CPU seconds (user + system, waited-for children included) of a process, parsed as the stats RPCs parse it. */
 function cpuSeconds(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  const stat = parseProcStat(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  return Number(stat?.cpuTicks ?? 0n) / 100;
 }
 
-/** CPU seconds of a process and all its descendants alive now. */
+/** CPU seconds of a process and all its descendants alive now (one scan of the process table). */
 function treeCpuSeconds(root: number): number {
-  const parent = new Map<number, number>();
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const s = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      parent.set(Number(e.name), Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch { /* gone */ }
-  }
+  const { processes } = proc.scan();
   let total = 0;
-  for (const pid of parent.keys()) {
-    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) {
-      if (p === root) {
-        try {
-          total += cpuSeconds(pid);
-        } catch { /* gone */ }
+  for (const p of processes.values()) {
+    for (let at: number | undefined = p.pid; at !== undefined && at > 1; at = processes.get(at)?.ppid) {
+      if (at === root) {
+        total += Number(p.cpuTicks) / 100;
         break;
       }
     }

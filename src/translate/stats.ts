@@ -29,7 +29,7 @@ export interface ContainerUsage {
   cpuNs: bigint;
   /** Average CPU use since the previous sample, in nano-cores; absent on the first sample. */
   cpuNanoCores?: bigint | undefined;
-  /** User and system parts of {@link cpuNs}, when known (the metrics split them). */
+  /** Memory in use that cannot be reclaimed at once: no page cache is attributed to a process, so = usage. */
   workingSetBytes: bigint;
   /** Resident memory: anonymous + file-backed + shared. */
   usageBytes: bigint;
