@@ -731,7 +731,8 @@ export class FakePodman implements PodmanPort {
         StopSignal: spec?.stop_signal ?? 15,
       },
       NetworkSettings: {
-        Networks: Object.fromEntries(c.networks.map((n) => [n, { IPAddress: c.ip }])),
+        // Podman's clean-up after an exit releases the addresses (real Podman: once the clean-up has run).
+        Networks: Object.fromEntries(c.networks.map((n) => [n, { IPAddress: c.status === "running" ? c.ip : "" }])),
       },
       HostConfig: {
         PidMode: spec?.pidns?.nsmode === "host" ? "host" : "",

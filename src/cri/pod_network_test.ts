@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PodmanError } from "../podman/errors.ts";
-import { NETNS_KEEPER_NAME } from "../translate/sandbox.ts";
+import { netnsKeeperName } from "../translate/sandbox.ts";
+const NETNS_KEEPER_NAME = netnsKeeperName("cri-podman");
 import { type InProcessCri, startInProcessCri } from "../../tests/harness/in_process_cri.ts";
 import { runSandbox } from "../../tests/harness/handler_fixtures.ts";
 import { podSubnet } from "./pod_network.ts";
@@ -61,7 +62,7 @@ Deno.test("ensurePodNetwork starts the netns keeper again when it was stopped, a
   const again = keeperOf(cri)!;
   assert.notEqual(again.id, keeper.id);
   assert.equal(cri.fake.containers_.get(again.infraId)?.status, "running");
-  assert.deepEqual(Object.keys(again.spec.Networks ?? {}), ["podman"], "on Podman's default network, not ours");
+  assert.deepEqual(Object.keys(again.spec.Networks ?? {}), ["cri-podman"], "on the pod network (its bridge stays up)");
 });
 
 Deno.test("ensurePodNetwork takes a keeper another cri-podman created meanwhile", async () => {

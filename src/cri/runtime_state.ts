@@ -9,6 +9,8 @@ import type { LibpodInfo } from "../podman/types.ts";
 export class RuntimeState {
   /** The pod CIDR from the last UpdateRuntimeConfig, or "" before kubelet sent one. */
   podCidr = "";
+  /** When (performance.now()) the pod network and its keeper were last seen in place; see ensurePodNetwork. */
+  podNetworkCheckedAt = Number.NEGATIVE_INFINITY;
   /** The node's host name (for pods that name none). */
   nodeHostname = "";
   /** This process's own oom_score_adj: the lowest an unprivileged user may give a container. */

@@ -11,6 +11,7 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 import type { RpcContext, ServiceDeps } from "../cri/context.ts";
 import type { ServiceHandlers } from "../cri/handler_types.ts";
 import { CriError } from "../errors.ts";
+import { CallTrace, withTrace } from "../observability/call_trace.ts";
 import type { CallTracker } from "./call_tracker.ts";
 import { UndecodableRequest } from "./service_definition.ts";
 import { type GrpcFailure, toGrpcFailure } from "./status.ts";
@@ -69,12 +70,15 @@ export async function dispatchUnary(
 ): Promise<{ response: unknown } | { failure: GrpcFailure }> {
   const { ctx, done, abort } = callContext(method.rpc, control, deps, tracker);
   const started = performance.now();
-  const outcome = new Promise<unknown>((resolve) => resolve(method.handler(ctx, decoded(method.rpc, request))));
+  const trace = new CallTrace();
+  const outcome = new Promise<unknown>((resolve) =>
+    resolve(withTrace(trace, () => method.handler(ctx, decoded(method.rpc, request))))
+  );
   tracker?.track({ rpc: method.rpc, started, abort, settled: outcome.then(() => {}, () => {}) });
   try {
     const response = await outcome;
     const ms = performance.now() - started;
-    deps.log.debug("call", { rpc: method.rpc, ms: round(ms) });
+    deps.log.debug("call", { rpc: method.rpc, ms: round(ms), podman: trace.summary() });
     deps.metrics?.rpc(method.rpc, "OK", ms / 1000);
     return { response };
   } catch (err) {

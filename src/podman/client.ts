@@ -7,6 +7,7 @@
 import type { Duplex } from "node:stream";
 import { Client, type Dispatcher, Pool } from "undici";
 import { type Metrics, noMetrics } from "../observability/metrics.ts";
+import { recordSpan } from "../observability/call_trace.ts";
 import { CriError } from "../errors.ts";
 import { errorForStatus, errorForTransport, PodmanError } from "./errors.ts";
 
@@ -274,17 +275,17 @@ export class PodmanHttp {
   /** Runs one request and reports its latency, and its failure's reason, to the metrics: every request passes here. */
   async #timed<T>(method: string, path: string, request: () => Promise<T>): Promise<T> {
     const started = performance.now();
+    const endpoint = endpointClass(path);
     try {
       const result = await request();
-      this.#metrics.podmanRequest(endpointClass(path), method, (performance.now() - started) / 1000);
+      const ms = performance.now() - started;
+      this.#metrics.podmanRequest(endpoint, method, ms / 1000);
+      recordSpan(`${method} ${endpoint}`, ms);
       return result;
     } catch (err) {
-      this.#metrics.podmanRequest(
-        endpointClass(path),
-        method,
-        (performance.now() - started) / 1000,
-        failureReason(err),
-      );
+      const ms = performance.now() - started;
+      this.#metrics.podmanRequest(endpoint, method, ms / 1000, failureReason(err));
+      recordSpan(`${method} ${endpoint} (failed)`, ms);
       throw err;
     }
   }

@@ -205,24 +205,28 @@ export function toLibpodPodSpec(
   return spec;
 }
 
-/** The name of the pod that keeps Podman's rootless network namespace alive. */
-export const NETNS_KEEPER_NAME = "cri-podman-netns-keeper";
+/** The name the netns keeper had before it moved onto the pod network (one per user, on Podman's default network). */
+export const LEGACY_NETNS_KEEPER_NAME = "cri-podman-netns-keeper";
+
+/** The name of the pod that keeps Podman's rootless network namespace and the pod network's bridge up. */
+export function netnsKeeperName(network: string): string {
+  return `cri-podman-keeper-${network}`;
+}
 
 /**
- * The spec of the netns keeper: a pod of just its (pause) infra container on Podman's default bridge network.
- * Rootless Podman tears its network namespace down whenever the last container on a bridge network stops, and
- * builds a new one (a new slirp4netns) for the next; every teardown left a zombie slirp4netns under the Podman
- * service (1 per pod lifecycle when pods come and go one at a time) and cost ~0.5 s. One idle pause process on the
- * default network keeps the namespace, and keeps it off cri-podman's own network, which UpdateRuntimeConfig may
- * re-create.
+ * The spec of the netns keeper of the pod network `network`: a pod of just its (pause) infra container on that
+ * network. Rootless Podman tears its network namespace down whenever the last container on a bridge network stops,
+ * and netavark removes a bridge (with its firewall chains) when its last interface goes: on a node whose pods come
+ * and go one at a time, every RunPodSandbox built both again and every StopPodSandbox tore both down (measured:
+ * ~100 ms of each, and a zombie slirp4netns per lifecycle). One idle pause process on the pod network keeps both.
  */
-export function toLibpodNetnsKeeperSpec(infraImage: string): LibpodPodSpec {
+export function toLibpodNetnsKeeperSpec(infraImage: string, network: string): LibpodPodSpec {
   return {
-    name: NETNS_KEEPER_NAME,
+    name: netnsKeeperName(network),
     labels: netnsKeeperLabels(),
     hostname: "netns-keeper",
     netns: { nsmode: "bridge" },
-    Networks: { podman: {} },
+    Networks: { [network]: {} },
     ...(infraImage ? { infra_image: infraImage } : {}),
   };
 }

@@ -74,3 +74,45 @@ export function toCriSignal(text: string | number | undefined): Signal {
   if (rt) return toCriSignal((rt[1] === "MIN" ? 34 : 64) + (rt[2] === "+" ? 1 : -1) * Number(rt[3]));
   return Signal[name as keyof typeof Signal] ?? Signal.RUNTIME_DEFAULT;
 }
+
+/** Signal names `Deno.kill` takes, by Linux number (1–31, the standard signals). */
+const DENO_NAMES: ReadonlyMap<number, Deno.Signal> = new Map(
+  ([
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
+  ] as const).map((name) => [NUMBERS[name]!, name]),
+); // deno-fmt-ignore
+
+/** The name `Deno.kill` takes for a Linux signal number; undefined for real-time and unknown signals. */
+export function signalName(n: number): Deno.Signal | undefined {
+  return DENO_NAMES.get(n);
+}

@@ -7,11 +7,15 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
 import { findContainer } from "../lookup.ts";
 import { hostPidChildren, killSurvivors } from "../host_pid_cleanup.ts";
+import { stopMainProcess } from "../direct_stop.ts";
 
 /**
- * StopContainer sends the container's stop signal and SIGKILL after `timeout` seconds (0: at once).
+ * StopContainer sends the container's stop signal and SIGKILL after `timeout` seconds (0: at once), and returns once
+ * the main process is gone. cri-podman signals and watches the process itself (direct_stop.ts: Podman's stop polls
+ * every 100 ms); Podman records the exit through conmon as for any exit. Where that cannot be done safely, Podman's
+ * stop does it.
  * Idempotent: a container that is already stopped or gone counts as stopped (CRI api.proto, StopContainer).
- * Podman: GET /libpod/containers/{id}/json, POST /libpod/containers/{id}/stop?timeout=N.
+ * Podman: GET /libpod/containers/{id}/json; POST /libpod/containers/{id}/stop?timeout=N only as the fallback.
  */
 export async function stopContainer(
   ctx: RpcContext,
@@ -21,9 +25,11 @@ export async function stopContainer(
   if (!found) return {};
   const timeoutSeconds = Math.max(0, Number(req.timeout));
   const orphans = hostPidChildren([found.container]);
-  await ctx.podman.containers.stop(found.container.Id, { timeoutSeconds, signal: ctx.signal });
+  const direct = await stopMainProcess(ctx, found.container, timeoutSeconds);
+  if (!direct) await ctx.podman.containers.stop(found.container.Id, { timeoutSeconds, signal: ctx.signal });
   await killSurvivors(ctx, orphans);
-  // Stopped is what this call produced; Podman's own events refresh the rest (finish time, exit code) shortly.
+  // Stopped is what this call produced. The next ContainerStatus asks Podman, which answers "stopped" with the exit
+  // code and finish time as soon as the process is gone (it asks the OCI runtime and reads conmon's exit file).
   ctx.cache.setContainerState(found.container.Id, ContainerState.CONTAINER_EXITED);
   return {};
 }

@@ -1,3 +1,4 @@
+import { netnsKeeperName } from "../../translate/sandbox.ts";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { NamespaceMode, PodSandboxState } from "../../gen/runtime/v1/api_pb.ts";
@@ -116,7 +117,7 @@ Deno.test("podSandboxStatus() answers NOT_FOUND naming the ID for a sandbox that
   const removed = await runAttempt2(cri, "gone");
   await cri.runtime.removePodSandbox({ podSandboxId: removed });
   const foreign = await cri.fake.pods.create({ name: "foreign", labels: { app: "mine" } });
-  const keeper = [...cri.fake.pods_.values()].find((p) => p.name === "cri-podman-netns-keeper")!.id;
+  const keeper = [...cri.fake.pods_.values()].find((p) => p.name === netnsKeeperName("cri-podman"))!.id;
   const cases: Array<[string, string]> = [
     ["removed", removed],
     ["unknown", "abcdef".repeat(10) + "abcd"],

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
-import { NETNS_KEEPER_NAME } from "../../translate/sandbox.ts";
+import { netnsKeeperName } from "../../translate/sandbox.ts";
+const NETNS_KEEPER_NAME = netnsKeeperName("cri-podman");
 import { startInProcessCri } from "../../../tests/harness/in_process_cri.ts";
 import {
   hungAndCancelled,

@@ -5,7 +5,7 @@ import { isPodmanFailure } from "../../podman/errors.ts";
 import { ensureDirectory } from "../../host/dirs.ts";
 import { isHostNetwork, sandboxName, toLibpodPodSpec, validateSandboxConfig } from "../../translate/sandbox.ts";
 import type { RpcContext } from "../context.ts";
-import { ensurePodNetwork } from "../pod_network.ts";
+import { ensureNetnsKeeper, ensurePodNetwork, forgetPodNetwork } from "../pod_network.ts";
 
 /**
  * RunPodSandbox creates and starts a pod-level sandbox, ready on success (CRI api.proto). The sandbox is a Podman
@@ -33,6 +33,8 @@ export async function runPodSandbox(
     });
   }
   if (!isHostNetwork(config)) await ensurePodNetwork(ctx);
+  // Alongside this pod's creation (it never rejects), awaited before the answer.
+  const keeper = isHostNetwork(config) ? Promise.resolve(true) : ensureNetnsKeeper(ctx);
 
   const spec = toLibpodPodSpec(config, handler, {
     networkName: ctx.config.pods.network,
@@ -41,8 +43,15 @@ export async function runPodSandbox(
   });
   let id: string;
   try {
-    id = await ctx.podman.pods.create(spec, { signal: ctx.signal });
+    id = await ctx.podman.pods.create(spec, { signal: ctx.signal }).catch(async (err) => {
+      // The network was trusted from an earlier look (ensurePodNetwork) and removed since: look again, once.
+      if (isHostNetwork(config) || !isPodmanFailure(err, "not-found") || !/network/i.test(err.message)) throw err;
+      forgetPodNetwork(ctx);
+      await ensurePodNetwork(ctx);
+      return await ctx.podman.pods.create(spec, { signal: ctx.signal });
+    });
   } catch (err) {
+    await keeper;
     if (isPodmanFailure(err, "name-in-use")) {
       const existing = await ctx.podman.pods.inspect(spec.name, { signal: ctx.signal });
       throw new CriError(
@@ -61,8 +70,10 @@ export async function runPodSandbox(
     await ctx.cache.refreshSandbox(id, ctx.signal);
   } catch (err) {
     await removeQuietly(ctx, id);
+    await keeper;
     throw explainStartFailure(err, config.portMappings.map((p) => p.hostPort));
   }
+  await keeper;
   ctx.log.info("pod sandbox ready", { id, name: spec.name, handler });
   return { podSandboxId: id };
 }
