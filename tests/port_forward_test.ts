@@ -548,6 +548,7 @@ Deno.test("port-forward into a rootless Podman pod's network namespace", async (
         with() {
           return log;
         },
+        enabled: () => true,
       };
       const f = await open({ log });
       Deno.kill(f.helperPid, "SIGKILL");

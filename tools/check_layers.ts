@@ -40,7 +40,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   ],
   // The exec/attach/port-forward server: bridges client streams to Podman's exec and attach and to pods' ports.
   streaming: ["podman", "host", "errors.ts", "config", "observability", "translate"],
-  grpc: ["cri/context.ts", "cri/handler_types.ts", "errors.ts", "gen", "observability"],
+  grpc: ["cri/context.ts", "cri/handler_types.ts", "cri/encode_once.ts", "errors.ts", "gen", "observability"],
   // The pure reference grammar, one definition for pods.infra_image checks and for image calls.
   config: ["errors.ts", "translate/image_ref.ts"],
   // An edge like mod.ts: it reads the host and asks the socket itself; from podman/ only the pure version rule.

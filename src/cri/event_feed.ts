@@ -36,6 +36,11 @@ export class EventFeed {
         try {
           // Both in parallel: with many images Podman lists them slowly (≈20 ms per image).
           await Promise.all([this.#cache.resync(), this.#images?.resync()]);
+          // In the background: Status calls then answer from memory for objects created before this connection.
+          const started = performance.now();
+          this.#cache.warmStatuses().then((read) => {
+            this.#log.debug("statuses read", { read, ms: Math.round(performance.now() - started) });
+          }, () => {});
         } catch (err) {
           this.#log.warn("cache resync failed; List asks Podman directly", { error: (err as Error).message });
           // Rethrown: the stream then reconnects (with backoff) and calls us again. Swallowed, one failed read left

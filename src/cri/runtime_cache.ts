@@ -80,6 +80,9 @@ export class RuntimeCache {
   readonly #listeners = new Set<CacheChangeListener>();
   /** Changes of the update under way, told to the listeners when it is complete (see #tell). */
   #changes: CacheChange[] = [];
+  /** Bumped by every write to the lists (and by losing sync): what {@link memoizeList} compares. */
+  #version = 0;
+  readonly #memo = new Map<string, { version: number; value: unknown }>();
   /** ContainerStatus answers by container ID, with the sequence number of the read they came from. */
   readonly #containerStatuses = new Map<string, Kept<CriContainerStatus>>();
   /** PodSandboxStatus answers by sandbox ID. */
@@ -108,6 +111,7 @@ export class RuntimeCache {
   /** Marks the cache untrusted (the event stream broke). */
   markUnsynced(): void {
     this.#synced = false;
+    this.#version++;
     this.#streamLosses++;
   }
 
@@ -138,6 +142,56 @@ export class RuntimeCache {
     // until the resync of the next connection.
     if (losses === this.#streamLosses) this.#synced = true;
     this.#log.debug("cache resynced", { sandboxes: snapshot.sandboxes.length, containers: snapshot.containers.length });
+  }
+
+  /**
+   * Reads the status of every sandbox and container whose status is not kept yet (after a resync, which keeps
+   * none), `concurrency` inspects at a time, so that Status calls answer from memory from the first one on. Objects
+   * that change meanwhile are refreshed by their events as usual (reads are ordered). Resolves with how many it read.
+   */
+  async warmStatuses(signal?: AbortSignal, concurrency = 4): Promise<number> {
+    const work: (() => Promise<unknown>)[] = [];
+    for (const id of this.#sandboxes.keys()) {
+      if (this.#sandboxes.get(id)?.value && !this.#sandboxStatuses.has(id)) {
+        work.push(() => this.refreshSandbox(id, signal, true));
+      }
+    }
+    for (const id of this.#containers.keys()) {
+      if (this.#containers.get(id)?.value && !this.#containerStatuses.has(id)) {
+        work.push(() => this.refreshContainer(id, signal));
+      }
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < work.length && !signal?.aborted) await work[next++]!().catch(() => undefined);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, worker));
+    return work.length;
+  }
+
+  /**
+   * While synced: what `build` makes of the current lists, made once per state of the lists (kept under `key` until
+   * the next write to them). Undefined while unsynced (the lists are then incomplete). List handlers return the
+   * same response object for as long as nothing changed, which the gRPC layer then encodes once.
+   */
+  memoizeList<T>(kind: "sandboxes" | "containers", key: string, build: () => T): T | undefined {
+    if (!this.#synced) return undefined;
+    this.#metrics.listCache(kind, true);
+    const hit = this.#memo.get(key);
+    if (hit && hit.version === this.#version) return hit.value as T;
+    const value = build();
+    this.#memo.set(key, { version: this.#version, value });
+    return value;
+  }
+
+  /** The listed sandboxes right now (only meaningful while synced; see {@link memoizeList}). */
+  listedSandboxes(): CriPodSandbox[] {
+    return values(this.#sandboxes);
+  }
+
+  /** The listed containers right now (only meaningful while synced; see {@link memoizeList}). */
+  listedContainers(): CriContainer[] {
+    return values(this.#containers);
   }
 
   /** Every sandbox: from memory when synced, else straight from Podman. */
@@ -306,6 +360,7 @@ export class RuntimeCache {
     if (current && current.seq > seq) return; // a later read already wrote this entry
     if (!current && seq < this.#floor) return; // a later full read saw it absent
     map.set(id, { seq, value });
+    this.#version++;
     this.#changed(kind, id, current?.value, value);
   }
 
@@ -331,6 +386,7 @@ export class RuntimeCache {
     for (const [id, entry] of map) {
       if (!seen.has(id) && entry.seq < seq) {
         map.delete(id);
+        this.#version++;
         this.#changed(kind, id, entry.value, undefined);
       } else if (entry.value === undefined && entry.seq < seq) map.delete(id); // old tombstones
     }

@@ -200,3 +200,16 @@ Deno.test("RuntimeCache: refreshing a removed sandbox's tree drops its container
   assert.equal(await cachedSandboxState(cache, id), undefined);
   assert.deepEqual((await cache.containers()).map((c) => c.id), [kept]);
 });
+
+Deno.test("warmStatuses() reads every status a resync dropped: Status calls then ask Podman nothing", async () => {
+  await using cri = await startInProcessCri();
+  const sandboxId = await runSandbox(cri, "warm");
+  const containerId = await startedContainer(cri, sandboxId, "c");
+  const cache = await syncedCacheOn(cri.fake);
+  assert.equal(await cache.warmStatuses(), 2, "one sandbox, one container");
+  const before = cri.fake.calls.length;
+  assert.equal((await cache.sandboxStatus(sandboxId))?.id, sandboxId);
+  assert.equal((await cache.containerStatus(containerId))?.id, containerId);
+  assert.equal(cri.fake.calls.length, before, "answered from memory");
+  assert.equal(await cache.warmStatuses(), 0, "nothing left to read");
+});

@@ -70,15 +70,20 @@ export async function dispatchUnary(
 ): Promise<{ response: unknown } | { failure: GrpcFailure }> {
   const { ctx, done, abort } = callContext(method.rpc, control, deps, tracker);
   const started = performance.now();
-  const trace = new CallTrace();
+  // Traced only when the debug line that shows the trace is written: the trace costs every await of the call.
+  const trace = deps.log.enabled("debug") ? new CallTrace() : undefined;
   const outcome = new Promise<unknown>((resolve) =>
-    resolve(withTrace(trace, () => method.handler(ctx, decoded(method.rpc, request))))
+    resolve(
+      trace
+        ? withTrace(trace, () => method.handler(ctx, decoded(method.rpc, request)))
+        : method.handler(ctx, decoded(method.rpc, request)),
+    )
   );
   tracker?.track({ rpc: method.rpc, started, abort, settled: outcome.then(() => {}, () => {}) });
   try {
     const response = await outcome;
     const ms = performance.now() - started;
-    deps.log.debug("call", { rpc: method.rpc, ms: round(ms), podman: trace.summary() });
+    if (trace) deps.log.debug("call", { rpc: method.rpc, ms: round(ms), podman: trace.summary() });
     deps.metrics?.rpc(method.rpc, "OK", ms / 1000);
     return { response };
   } catch (err) {

@@ -14,6 +14,7 @@ import {
 } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { MethodDefinition } from "@grpc/grpc-js";
+import { encodedOnce } from "../cri/encode_once.ts";
 
 /**
  * The grpc-js definition of one method: deserializers return messages, serializers also take plain init objects
@@ -40,10 +41,13 @@ export type {
   UnaryHandler,
 } from "../cri/handler_types.ts";
 
-/** Encodes a message or init object; `create()` returns an existing message of the same type as is. */
+/**
+ * Encodes a message or init object; `create()` returns an existing message of the same type as is. A response marked
+ * with `encodeOnce()` is encoded the first time only.
+ */
 function serializer<Desc extends DescMessage>(schema: Desc): (value: MessageInitShape<Desc>) => Buffer {
   return (value) => {
-    const bytes = toBinary(schema, create(schema, value));
+    const bytes = encodedOnce(value, (v) => toBinary(schema, create(schema, v)));
     // grpc-js wants a Node Buffer; wrap the bytes without copying them.
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };

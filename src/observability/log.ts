@@ -18,6 +18,8 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** Returns a logger that adds `fields` to every line. */
   with(fields: LogFields): Logger;
+  /** True when lines of `level` are written: lets a hot path skip building fields nobody reads. */
+  enabled(level: LogLevel): boolean;
 }
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -60,6 +62,7 @@ export function createLogger(
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
     with: (fields) => createLogger(opts, { ...base, ...fields }),
+    enabled: (level) => RANK[level] >= RANK[opts.level],
   };
 }
 

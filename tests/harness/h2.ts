@@ -100,6 +100,11 @@ export interface RawH2ClientOptions {
    * not sent. A smaller one makes the server's encoder evict sooner and start with a dynamic table size update.
    */
   headerTableSize?: number;
+  /**
+   * SETTINGS_INITIAL_WINDOW_SIZE to advertise (stream flow-control window). The client returns connection credit
+   * but never stream credit, so an answer larger than the default 65,535 octets needs a larger window (benchmarks).
+   */
+  initialWindowSize?: number;
 }
 
 /**
@@ -143,12 +148,16 @@ export class RawH2Client {
   /** Connects to `path` and sends the client preface and a SETTINGS frame (empty unless `options` say otherwise). */
   static connect(path: string, options: RawH2ClientOptions = {}): Promise<RawH2Client> {
     const headerTableSize = options.headerTableSize ?? DEFAULT_HEADER_TABLE_SIZE;
-    const settings = new Uint8Array(headerTableSize === DEFAULT_HEADER_TABLE_SIZE ? 0 : 6);
-    if (settings.length) {
-      const view = new DataView(settings.buffer);
-      view.setUint16(0, 0x1); // SETTINGS_HEADER_TABLE_SIZE (RFC 9113 §6.5.2)
-      view.setUint32(2, headerTableSize);
-    }
+    const entries: [number, number][] = [];
+    // SETTINGS_HEADER_TABLE_SIZE and SETTINGS_INITIAL_WINDOW_SIZE (RFC 9113 §6.5.2)
+    if (headerTableSize !== DEFAULT_HEADER_TABLE_SIZE) entries.push([0x1, headerTableSize]);
+    if (options.initialWindowSize !== undefined) entries.push([0x4, options.initialWindowSize]);
+    const settings = new Uint8Array(entries.length * 6);
+    const view = new DataView(settings.buffer);
+    entries.forEach(([id, value], i) => {
+      view.setUint16(i * 6, id);
+      view.setUint32(i * 6 + 2, value);
+    });
     return new Promise((resolve, reject) => {
       const socket = net.connect(path);
       socket.once("error", reject);

@@ -151,8 +151,9 @@ Deno.test("getContainerEvents() with nobody subscribed reads nothing from Podman
   const before = cri.fake.calls.length;
   cri.fake.exitBehindOurBack(cri.fake.pods_.get(sandbox)!.infraId);
   await quiet(cri);
-  // The feed's one refresh of the sandbox (no status kept: its pod alone), nothing for events.
-  assert.deepEqual(cri.fake.calls.slice(before).map((c) => c.op), ["pods.inspect"]);
+  // The feed's one refresh of the sandbox (its status is kept since RunPodSandbox: its pod and infra container),
+  // nothing for events.
+  assert.deepEqual(cri.fake.calls.slice(before).map((c) => c.op), ["pods.inspect", "containers.inspect"]);
 });
 
 Deno.test("getContainerEvents() ends open streams with UNAVAILABLE when cri-podman stops", async () => {

@@ -132,3 +132,22 @@ Deno.test("listContainers() asks Podman directly while the event stream is down,
     await hungPastDeadline(cri, "containers.list", (opts) => cri.runtime.listContainers({}, opts));
   });
 });
+
+Deno.test("listContainers() without a filter answers each change of the cache, never a kept older answer", async () => {
+  await using cri = await startInProcessCri();
+  const { a, b, c } = await three(cri);
+  await cri.settle();
+  const states = async () =>
+    Object.fromEntries((await cri.runtime.listContainers({})).containers.map((x) => [x.id, x.state]));
+  const before = cri.fake.calls.length;
+  assert.equal((await states())[b], ContainerState.CONTAINER_CREATED);
+  assert.equal((await states())[b], ContainerState.CONTAINER_CREATED, "the kept answer, while nothing changed");
+  assert.equal(cri.fake.calls.length, before, "from memory");
+  await cri.runtime.startContainer({ containerId: b });
+  assert.equal((await states())[b], ContainerState.CONTAINER_RUNNING, "the next answer after a call changed it");
+  cri.fake.exitBehindOurBack(a);
+  await cri.settle();
+  assert.equal((await states())[a], ContainerState.CONTAINER_EXITED, "and after an event changed it");
+  await cri.runtime.removeContainer({ containerId: c });
+  assert.equal((await states())[c], undefined);
+});

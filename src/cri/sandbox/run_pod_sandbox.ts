@@ -67,7 +67,8 @@ export async function runPodSandbox(
     await ctx.podman.pods.start(id, { signal: ctx.signal });
     // Inside the try: a failure reading the new pod back (deadline, Podman gone) fails the call, and a call that
     // failed must leave no running pod behind (kubelet creates another, and the first would run unowned).
-    await ctx.cache.refreshSandbox(id, ctx.signal);
+    // With its status: kubelet asks for it next, and it is then answered from memory.
+    await ctx.cache.refreshSandbox(id, ctx.signal, true);
   } catch (err) {
     await removeQuietly(ctx, id);
     await keeper;
