@@ -26,7 +26,7 @@ export interface RpcContext {
   /** Sandboxes and containers for List calls, fed by Podman's events. */
   readonly cache: RuntimeCache;
   /** Stored images for ImageStatus, ListImages and image lookups, fed by Podman's image events. */
-  readonly images: Pick<ImageCache, "lookup" | "all" | "refreshImage" | "forget">;
+  readonly images: Pick<ImageCache, "lookup" | "memoize" | "refreshImage" | "forget">;
   readonly log: Logger;
   /** Cached filesystem usage walks (ImageFsInfo). */
   readonly fsUsage: Pick<FsUsageProbe, "usage">;

@@ -41,6 +41,9 @@ export class ImageCache {
   readonly #inflight = new Set<Promise<unknown>>();
   #synced = false;
   #streamLosses = 0;
+  /** Bumped by every change of the stored images (and by losing sync): what {@link memoize} compares. */
+  #version = 0;
+  #memo: { version: number; key: string; value: unknown } | undefined;
 
   /** Creates an empty, unsynced cache. */
   constructor(podman: PodmanPort, log: Logger) {
@@ -56,6 +59,7 @@ export class ImageCache {
   /** Marks the cache untrusted (the event stream broke). */
   markUnsynced(): void {
     this.#synced = false;
+    this.#version++;
     this.#streamLosses++;
   }
 
@@ -90,6 +94,7 @@ export class ImageCache {
       this.#put(image, seq);
     }
     for (const [id, kept] of this.#byId) if (!seen.has(id) && kept.seq < seq) this.#byId.delete(id);
+    this.#version++;
     if (losses === this.#streamLosses) this.#synced = true;
     this.#log.debug("image cache resynced", { images: this.#byId.size });
   }
@@ -128,6 +133,20 @@ export class ImageCache {
   async all(): Promise<LibpodImageInspect[] | undefined> {
     await this.#settled();
     return this.#synced ? [...this.#byId.values()].map((k) => k.image) : undefined;
+  }
+
+  /**
+   * Once reads under way have landed and while synced: what `build` makes of the stored images, made once per state
+   * of them (ListImages answers one response object, encoded once, until an image changes). Undefined while
+   * unsynced.
+   */
+  async memoize<T>(key: string, build: (images: LibpodImageInspect[]) => T): Promise<T | undefined> {
+    await this.#settled();
+    if (!this.#synced) return undefined;
+    if (this.#memo?.key === key && this.#memo.version === this.#version) return this.#memo.value as T;
+    const value = build([...this.#byId.values()].map((k) => k.image));
+    this.#memo = { key, version: this.#version, value };
+    return value;
   }
 
   /**
@@ -182,6 +201,7 @@ export class ImageCache {
     if (current && current.seq > seq) return;
     if ((this.#gone.get(image.Id) ?? -1) > seq) return;
     this.#byId.set(image.Id, { seq, image });
+    this.#version++;
     const tags = new Set(image.RepoTags ?? []);
     if (tags.size === 0) return;
     for (const [id, kept] of this.#byId) {
@@ -194,6 +214,7 @@ export class ImageCache {
     const current = this.#byId.get(id);
     if (current && current.seq > seq) return;
     this.#byId.delete(id);
+    this.#version++;
     this.#gone.set(id, seq);
   }
 }

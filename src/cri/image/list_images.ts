@@ -1,6 +1,7 @@
 import type { ListImagesRequest, ListImagesResponseSchema } from "../../gen/runtime/v1/api_pb.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { isInfraImage, toCriImageFromInspect, toCriImageFromSummary } from "../../translate/images.ts";
+import { encodeOnce } from "../encode_once.ts";
 import type { RpcContext } from "../context.ts";
 import { resolveImage } from "../lookup.ts";
 
@@ -23,13 +24,14 @@ export async function listImages(
       : undefined;
     return { images: [toCriImageFromInspect(found, pinned)] };
   }
-  const kept = await ctx.images.all();
-  if (kept) {
+  // One response object (encoded once) per state of the image cache.
+  const kept = await ctx.images.memoize("ListImages", (images) => {
     const pinned = new Set(
-      kept.filter((img) => isInfraImage(img.RepoTags, ctx.config.pods.infra_image)).map((img) => `sha256:${img.Id}`),
+      images.filter((img) => isInfraImage(img.RepoTags, ctx.config.pods.infra_image)).map((img) => `sha256:${img.Id}`),
     );
-    return { images: kept.map((img) => toCriImageFromInspect(img, pinned)) };
-  }
+    return encodeOnce({ images: images.map((img) => toCriImageFromInspect(img, pinned)) });
+  });
+  if (kept) return kept;
   const images = await ctx.podman.images.list({ signal: ctx.signal });
   const pinned = new Set(
     images.filter((img) => isInfraImage(img.RepoTags, ctx.config.pods.infra_image)).map((img) => `sha256:${img.Id}`),
