@@ -17,7 +17,14 @@ const every = Number(Deno.args[1] ?? 100);
 const image = await ensureBusyboxImage();
 await using dir = await makeTempDir("bench-lifecycles");
 const podmanSocket = `${dir.path}/podman.sock`;
-await using cri = await startCriServer({ podmanSocket, embeddedPodman: true, args: ["--log-level", "warn"] });
+// BENCH_V8_FLAGS (e.g. --max-old-space-size=256) replaces the V8 flags cri-podman ships with, to compare them.
+const v8Flags = Deno.env.get("BENCH_V8_FLAGS");
+await using cri = await startCriServer({
+  podmanSocket,
+  embeddedPodman: true,
+  args: ["--log-level", "warn"],
+  ...(v8Flags ? { v8Flags } : {}),
+});
 const rt = cri.client.runtime;
 
 /** The embedded service's pid, from the pid file cri-podman keeps next to its socket. */

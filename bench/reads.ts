@@ -31,12 +31,12 @@ const imageCount = Number(Deno.args[2] ?? 50);
 
 await ensureBusyboxImage();
 await using podman = await startPodmanService();
-// BENCH_V8_FLAGS (e.g. --max-semi-space-size=1) compares V8 settings: Deno reads DENO_V8_FLAGS at start.
+// BENCH_V8_FLAGS (e.g. --max-old-space-size=256) replaces the V8 flags cri-podman ships with, to compare them.
 const v8Flags = Deno.env.get("BENCH_V8_FLAGS");
 await using cri = await startCriServer({
   podmanSocket: podman.socketPath,
   args: ["--log-level", "warn"],
-  ...(v8Flags ? { env: { DENO_V8_FLAGS: v8Flags } } : {}),
+  ...(v8Flags ? { v8Flags } : {}),
 });
 await using logs = await makeTempDir("bench-logs");
 await using tmp = await makeTempDir("bench-images");
@@ -146,7 +146,9 @@ try {
   console.log(table(aloneResults));
 
   // Under load: 32 clients (connections), each calling PodSandboxStatus and ContainerStatus in turn for 30 s.
-  const clients = await Promise.all(Array.from({ length: 32 }, () => RawH2Client.connect(cri.socketPath, { initialWindowSize: 2 ** 31 - 1 })));
+  const clients = await Promise.all(
+    Array.from({ length: 32 }, () => RawH2Client.connect(cri.socketPath, { initialWindowSize: 2 ** 31 - 1 })),
+  );
   const load: Record<string, number[]> = { "PodSandboxStatus, 32 clients": [], "ContainerStatus, 32 clients": [] };
   const until = performance.now() + 30_000;
   await Promise.all(clients.map(async (client, k) => {

@@ -10,12 +10,14 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Behind a TLS-inspecting proxy Deno needs the system CA store to reach the npm registry (see scripts/test.sh).
 export DENO_TLS_CA_STORE="${DENO_TLS_CA_STORE:-system,mozilla}"
+# V8's heap settings (src/version.ts says why; CRI_PODMAN_V8_FLAGS replaces them, e.g. for a node of many pods).
+v8_flags="${CRI_PODMAN_V8_FLAGS:---max-semi-space-size=1,--max-old-space-size=128}"
 
 if [ "$(id -u)" -ne 0 ]; then
   cd "$repo"
   # What `deno task start` runs, exec'd so that this script's pid is the server's: a SIGTERM or Ctrl-C reaches it
   # directly and it shuts down gracefully.
-  exec deno run --allow-all mod.ts serve "$@"
+  exec deno run --allow-all --v8-flags="$v8_flags" mod.ts serve "$@"
 fi
 
 user="${CRI_PODMAN_USER:-cripodman}"
@@ -32,4 +34,4 @@ cd /
 # the middle of its graceful shutdown): the server keeps this script's pid and gets every signal itself.
 exec setpriv --reuid="$uid" --regid="$(id -g "$user")" --init-groups -- env -i HOME="$home" USER="$user" \
   LOGNAME="$user" LANG=C.UTF-8 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-  XDG_RUNTIME_DIR="/run/user/$uid" deno run --allow-all --no-config "$bundle" serve "$@"
+  XDG_RUNTIME_DIR="/run/user/$uid" deno run --allow-all --v8-flags="$v8_flags" --no-config "$bundle" serve "$@"

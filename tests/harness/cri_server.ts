@@ -7,6 +7,7 @@ import { type BackgroundProcess, spawnBackground } from "./_process.ts";
 import { connectCri, type CriClient } from "./cri_client.ts";
 import { run } from "./_process.ts";
 import { makeTempDir, type TempDir, uniqueName, waitFor } from "./temp.ts";
+import { V8_FLAGS } from "../../src/version.ts";
 
 const MOD_TS = new URL("../../mod.ts", import.meta.url).pathname;
 const DENO_JSON = new URL("../../deno.json", import.meta.url).pathname;
@@ -27,6 +28,8 @@ export interface CriServerOptions {
   env?: Record<string, string>;
   /** Wait until Version answers (default true). */
   waitReady?: boolean;
+  /** V8 flags (default: the ones cri-podman ships with, V8_FLAGS of src/version.ts). */
+  v8Flags?: string;
 }
 
 /** A running cri-podman child process with a client connected to it. */
@@ -53,6 +56,7 @@ export async function startCriServer(opts: CriServerOptions): Promise<CriServer>
   const args = [
     "run",
     "--allow-all",
+    `--v8-flags=${opts.v8Flags ?? V8_FLAGS}`,
     ...(opts.entry ? ["--no-config", opts.entry] : ["--config", DENO_JSON, MOD_TS]),
     "serve",
     "--listen",
