@@ -22,6 +22,7 @@ import {
   ListImagesRequestSchema,
   ListPodSandboxRequestSchema,
   PodSandboxStatusRequestSchema,
+  VersionRequestSchema,
 } from "../src/gen/runtime/v1/api_pb.ts";
 import { field, RawH2Client } from "../tests/harness/h2.ts";
 
@@ -120,6 +121,8 @@ try {
   const RT = "/runtime.v1.RuntimeService";
   const IMG = "/runtime.v1.ImageService";
   const alone: Record<string, () => Promise<void>> = {
+    // The floor: a call that does no work (no cache, no Podman) is the transport's cost, gRPC and HTTP/2 alone.
+    "Version, alone": () => unary(`${RT}/Version`, VersionRequestSchema, {}),
     "PodSandboxStatus, alone": () =>
       unary(`${RT}/PodSandboxStatus`, PodSandboxStatusRequestSchema, { podSandboxId: pick(pods) }),
     "ContainerStatus, alone": () =>

@@ -26,7 +26,7 @@ uid="$(id -u "$user")"
 home="$(getent passwd "$user" | cut -d: -f6)"
 bundle=/usr/local/lib/cri-podman/cri-podman.js
 install -d -m 0755 "$(dirname "$bundle")"
-(cd "$repo" && deno install --frozen >/dev/null && deno bundle --quiet --output "$bundle" mod.ts)
+(cd "$repo" && deno install --frozen >/dev/null && deno bundle --quiet --minify --output "$bundle" mod.ts)
 chmod 0644 "$bundle"
 printf 'start.sh: serving as %s; point crictl at unix:///run/user/%s/cri-podman/cri-podman.sock\n' "$user" "$uid" >&2
 cd /

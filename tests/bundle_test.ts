@@ -14,7 +14,7 @@ Deno.test("the deno bundle output serves CRI from an empty folder", async (t) =>
   await using dir = await makeTempDir("bundle");
   const bundle = `${dir.path}/cri-podman.js`;
   const built = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--config", DENO_JSON, "--output", bundle, MOD_TS],
+    args: ["bundle", "--minify", "--config", DENO_JSON, "--output", bundle, MOD_TS],
     stdin: "null",
   }).output();
   assert.equal(built.code, 0, new TextDecoder().decode(built.stderr));

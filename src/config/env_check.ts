@@ -21,6 +21,8 @@ export const NON_CONFIG_ENV_VARS: readonly string[] = [
   "CRI_PODMAN_TEST_TIMEOUT",
   // Where tests/harness/ sends the output of the processes it starts.
   "CRI_PODMAN_HARNESS_LOG",
+  // scripts/start.sh's V8 flags, instead of the ones of src/version.ts.
+  "CRI_PODMAN_V8_FLAGS",
 ];
 
 /** Returns one warning per `CRI_PODMAN_*` variable in `env` that nothing reads, with the closest known name if any. */

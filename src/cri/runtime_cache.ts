@@ -19,6 +19,7 @@ import type { ContainerState } from "../gen/runtime/v1/api_pb.ts";
 import type { Logger } from "../observability/log.ts";
 import { type Metrics, noMetrics } from "../observability/metrics.ts";
 import type { PodmanPort } from "../podman/port.ts";
+import type { LibpodContainerInspect } from "../podman/types.ts";
 import { matchId } from "../translate/ids.ts";
 import { CONTAINER_FILTER, SANDBOX_FILTER } from "../translate/labels.ts";
 import {
@@ -35,6 +36,7 @@ import {
   type CriPodSandboxStatus,
   podListItemFromInspect,
   readStoredSandbox,
+  type StoredSandbox,
   toCriSandboxFromList,
   toCriSandboxStatus,
 } from "../translate/sandbox.ts";
@@ -48,6 +50,39 @@ interface Entry<T> {
 interface Kept<T> {
   seq: number;
   status: T;
+}
+
+/** What verbose ContainerStatus adds to the status, from the same inspect. */
+export interface ContainerFacts {
+  pid: number;
+  sandboxId: string;
+  podmanName: string;
+  podmanStatus: string;
+  hostConfig: NonNullable<LibpodContainerInspect["HostConfig"]>;
+}
+
+/** What verbose PodSandboxStatus adds to the status, from the same inspects (the pod's and its infra's). */
+export interface SandboxFacts {
+  podId: string;
+  podName: string;
+  infraContainerId: string;
+  pid: number;
+  podState: string;
+  hostname: string;
+  sharedNamespaces: string[];
+  stored: StoredSandbox;
+}
+
+/** A status and its facts, as kept. */
+export interface ContainerRead {
+  status: CriContainerStatus;
+  facts: ContainerFacts;
+}
+
+/** A sandbox status and its facts, as kept. */
+export interface SandboxRead {
+  status: CriPodSandboxStatus;
+  facts: SandboxFacts;
 }
 
 /** A snapshot of every object of ours. */
@@ -84,9 +119,9 @@ export class RuntimeCache {
   #version = 0;
   readonly #memo = new Map<string, { version: number; value: unknown }>();
   /** ContainerStatus answers by container ID, with the sequence number of the read they came from. */
-  readonly #containerStatuses = new Map<string, Kept<CriContainerStatus>>();
+  readonly #containerStatuses = new Map<string, Kept<ContainerRead>>();
   /** PodSandboxStatus answers by sandbox ID. */
-  readonly #sandboxStatuses = new Map<string, Kept<CriPodSandboxStatus>>();
+  readonly #sandboxStatuses = new Map<string, Kept<SandboxRead>>();
   /** The pods' network, whose address a sandbox status reports (pods.network). */
   readonly #networkName: string;
 
@@ -218,6 +253,14 @@ export class RuntimeCache {
     signal?: AbortSignal,
     withStatus = false,
   ): Promise<CriPodSandboxStatus | undefined> {
+    return (await this.#readSandbox(id, signal, withStatus))?.status;
+  }
+
+  async #readSandbox(
+    id: string,
+    signal: AbortSignal | undefined,
+    withStatus: boolean,
+  ): Promise<SandboxRead | undefined> {
     const seq = ++this.#seq;
     const pod = await this.#podman.pods.inspect(id, { signal });
     const stored = pod ? readStoredSandbox(pod.Labels) : undefined;
@@ -227,8 +270,22 @@ export class RuntimeCache {
     const infra = wanted && pod?.InfraContainerID && stored
       ? await this.#podman.containers.inspect(pod.InfraContainerID, { signal })
       : undefined;
-    const status = pod && stored && wanted ? toCriSandboxStatus(pod, infra, stored, this.#networkName) : undefined;
-    if (!pod || !stored || wanted) this.#keep(this.#sandboxStatuses, pod?.Id ?? id, status, seq);
+    const read: SandboxRead | undefined = pod && stored && wanted
+      ? {
+        status: toCriSandboxStatus(pod, infra, stored, this.#networkName),
+        facts: {
+          podId: pod.Id,
+          podName: pod.Name,
+          infraContainerId: pod.InfraContainerID ?? "",
+          pid: infra?.State.Pid ?? 0,
+          podState: pod.State,
+          hostname: pod.Hostname ?? "",
+          sharedNamespaces: pod.SharedNamespaces ?? [],
+          stored,
+        },
+      }
+      : undefined;
+    if (!pod || !stored || wanted) this.#keep(this.#sandboxStatuses, pod?.Id ?? id, read, seq);
     this.#put(
       "sandbox",
       this.#sandboxes,
@@ -237,7 +294,7 @@ export class RuntimeCache {
       seq,
     );
     this.#tell();
-    return status;
+    return read;
   }
 
   /**
@@ -245,11 +302,26 @@ export class RuntimeCache {
    * (undefined: gone, or not ours).
    */
   async refreshContainer(id: string, signal?: AbortSignal): Promise<CriContainerStatus | undefined> {
+    return (await this.#readContainer(id, signal))?.status;
+  }
+
+  async #readContainer(id: string, signal?: AbortSignal): Promise<ContainerRead | undefined> {
     const seq = ++this.#seq;
     const c = await this.#podman.containers.inspect(id, { signal });
     const stored = c ? readStoredContainer(c.Config?.Labels) : undefined;
-    const status = c && stored ? toCriContainerStatus(c, stored) : undefined;
-    this.#keep(this.#containerStatuses, c?.Id ?? id, status, seq);
+    const read: ContainerRead | undefined = c && stored
+      ? {
+        status: toCriContainerStatus(c, stored),
+        facts: {
+          pid: c.State.Pid,
+          sandboxId: stored.sandboxId,
+          podmanName: c.Name,
+          podmanStatus: c.State.Status,
+          hostConfig: c.HostConfig ?? {},
+        },
+      }
+      : undefined;
+    this.#keep(this.#containerStatuses, c?.Id ?? id, read, seq);
     this.#put(
       "container",
       this.#containers,
@@ -258,7 +330,7 @@ export class RuntimeCache {
       seq,
     );
     this.#tell();
-    return status;
+    return read;
   }
 
   /**
@@ -267,24 +339,34 @@ export class RuntimeCache {
    * resolve). While synced the cache lists every container of ours, so an unknown ID costs no Podman call.
    */
   async containerStatus(id: string, signal?: AbortSignal): Promise<CriContainerStatus | undefined> {
+    return (await this.containerRead(id, signal))?.status;
+  }
+
+  /** The status and the facts verbose ContainerStatus adds, as {@link containerStatus} finds them. */
+  async containerRead(id: string, signal?: AbortSignal): Promise<ContainerRead | undefined> {
     if (!/^[0-9a-f]{1,64}$/.test(id)) return undefined;
-    if (!this.#synced) return await this.refreshContainer(id, signal);
+    if (!this.#synced) return await this.#readContainer(id, signal);
     const full = resolveId(this.#containers, id);
     if (full === undefined) return undefined;
     const kept = this.#containerStatuses.get(full);
     this.#metrics.listCache("containers", kept !== undefined);
-    return kept ? kept.status : await this.refreshContainer(full, signal);
+    return kept ? kept.status : await this.#readContainer(full, signal);
   }
 
   /** What PodSandboxStatus answers without `verbose`, as {@link containerStatus} does for containers. */
   async sandboxStatus(id: string, signal?: AbortSignal): Promise<CriPodSandboxStatus | undefined> {
+    return (await this.sandboxRead(id, signal))?.status;
+  }
+
+  /** The status and the facts verbose PodSandboxStatus adds, as {@link sandboxStatus} finds them. */
+  async sandboxRead(id: string, signal?: AbortSignal): Promise<SandboxRead | undefined> {
     if (!/^[0-9a-f]{1,64}$/.test(id)) return undefined;
-    if (!this.#synced) return await this.refreshSandbox(id, signal, true);
+    if (!this.#synced) return await this.#readSandbox(id, signal, true);
     const full = resolveId(this.#sandboxes, id);
     if (full === undefined) return undefined;
     const kept = this.#sandboxStatuses.get(full);
     this.#metrics.listCache("sandboxes", kept !== undefined);
-    return kept ? kept.status : await this.refreshSandbox(full, signal, true);
+    return kept ? kept.status : await this.#readSandbox(full, signal, true);
   }
 
   /**

@@ -77,9 +77,11 @@ const ROWS: Row[] = [
     call: (cri, { containerId }) => cri.runtime.removeContainer({ containerId }),
   },
   {
+    // Verbose or not, Status asks Podman only while the event stream is down (or for a status not kept).
     rpc: "containerStatus()",
     op: "containers.inspect",
     never: ABSENT_IS_NO_ERROR,
+    unsynced: true,
     call: (cri, { containerId }) => cri.runtime.containerStatus({ containerId, verbose: true }),
   },
   {
