@@ -148,6 +148,8 @@ try {
   console.log(`\nThe reads alone (Podman idle), 1,000 calls each after 100 to warm up\n`);
   console.log(table(aloneResults));
 
+  console.log(`\ncri-podman RSS with ${pods.length} pods, before the load: ${rssMiB(cri.pid).toFixed(0)} MiB`);
+
   // Under load: 32 clients (connections), each calling PodSandboxStatus and ContainerStatus in turn for 30 s.
   const clients = await Promise.all(
     Array.from({ length: 32 }, () => RawH2Client.connect(cri.socketPath, { initialWindowSize: 2 ** 31 - 1 })),
