@@ -35,6 +35,33 @@ export async function getSandbox(ctx: RpcContext, id: string, field = "pod_sandb
   return found;
 }
 
+/**
+ * The sandbox `id` names, as the event-fed cache keeps it: its full ID and what we stored with it, without a Podman
+ * call while its status is kept (the cache reads pod and infra otherwise). NotFound naming the ID when it is not ours.
+ */
+export async function getKeptSandbox(
+  ctx: RpcContext,
+  id: string,
+  field = "pod_sandbox_id",
+): Promise<{ id: string; stored: StoredSandbox }> {
+  if (!id) throw new CriError("InvalidArgument", `${field} must not be empty`);
+  const read = await ctx.cache.sandboxRead(id, ctx.signal);
+  if (!read) throw new CriError("NotFound", `Pod sandbox "${id}" not found`);
+  return { id: read.facts.podId, stored: read.facts.stored };
+}
+
+/**
+ * The full ID of the container `id` names when it is ours: from the cache's list while it is synced (no Podman call),
+ * else from an inspect. NotFound naming the ID when it is not ours.
+ */
+export async function getContainerId(ctx: RpcContext, id: string, field = "container_id"): Promise<string> {
+  if (!id) throw new CriError("InvalidArgument", `${field} must not be empty`);
+  const listed = ctx.cache.listedContainerId(id);
+  if (listed === "unsynced") return (await getContainer(ctx, id, field)).container.Id;
+  if (listed === undefined) throw new CriError("NotFound", `Container "${id}" not found`);
+  return listed;
+}
+
 /** Inspects the running containers of a pod (infra excluded), for the host-PID clean-up of Stop and Remove. */
 export async function podContainers(
   ctx: RpcContext,

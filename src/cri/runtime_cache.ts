@@ -219,6 +219,16 @@ export class RuntimeCache {
     return value;
   }
 
+  /**
+   * The full ID of a listed container of ours that `id` (full or unique prefix) names; undefined when none is;
+   * "unsynced" while the list cannot tell (the event stream is down or not read yet).
+   */
+  listedContainerId(id: string): string | undefined | "unsynced" {
+    if (!this.#synced) return "unsynced";
+    if (!/^[0-9a-f]{1,64}$/.test(id)) return undefined;
+    return resolveId(this.#containers, id);
+  }
+
   /** The listed sandboxes right now (only meaningful while synced; see {@link memoizeList}). */
   listedSandboxes(): CriPodSandbox[] {
     return values(this.#sandboxes);

@@ -11,7 +11,7 @@ import {
   validateContainerConfig,
 } from "../../translate/container.ts";
 import type { RpcContext } from "../context.ts";
-import { getSandbox, resolveImage } from "../lookup.ts";
+import { getKeptSandbox, resolveImage } from "../lookup.ts";
 import { podmanInfo } from "../podman_info.ts";
 
 /**
@@ -20,21 +20,23 @@ import { podmanInfo } from "../podman_info.ts";
  * the image's plus the CRI envs (later duplicates win), without anything Podman would inject.
  * Idempotent: no. The name comes from the container's and sandbox's metadata, so a retry is refused with
  * ALREADY_EXISTS naming the existing container. A failure after Podman created it removes it again.
- * Podman: GET /libpod/pods/{id}/json, GET /libpod/images/{name}/json, POST /libpod/containers/create.
+ * Podman: POST /libpod/containers/create and its read-back; the sandbox and the image come from the caches (GET
+ * /libpod/pods/{id}/json and GET /libpod/images/{name}/json only when not kept).
  */
 export async function createContainer(
   ctx: RpcContext,
   req: CreateContainerRequest,
 ): Promise<MessageInitShape<typeof CreateContainerResponseSchema>> {
   const config = validateContainerConfig(req.config);
-  const { pod, stored: sandbox } = await getSandbox(ctx, req.podSandboxId);
+  // From the cache (no Podman call while the sandbox's status is kept, as it is from RunPodSandbox on).
+  const { id: sandboxId, stored: sandbox } = await getKeptSandbox(ctx, req.podSandboxId);
   const image = await resolveImage(ctx, config.image!.image, "config.image.image");
   if (!image) {
     throw new CriError("NotFound", `Image "${config.image!.image}" not found (config.image.image); pull it first`);
   }
   const controllers = (await podmanInfo(ctx)).host.cgroupControllers ?? [];
   const plan = planContainer(config, {
-    sandboxId: pod.Id,
+    sandboxId,
     sandboxConfig: sandbox.config,
     image,
     ociRuntime: sandbox.runtimeHandler ? (ctx.config.runtime_handlers[sandbox.runtimeHandler] ?? "") : "",
@@ -83,7 +85,7 @@ export async function createContainer(
     await removeQuietly(ctx, id);
     throw err;
   }
-  ctx.log.info("container created", { id, name: plan.spec.name, sandbox: pod.Id });
+  ctx.log.info("container created", { id, name: plan.spec.name, sandbox: sandboxId });
   return { containerId: id };
 }
 

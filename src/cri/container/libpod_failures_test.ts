@@ -31,9 +31,11 @@ const ROWS: Row[] = [
     call: (cri, { podSandboxId }) => cri.runtime.createContainer({ podSandboxId, config: newContainer }),
   },
   {
+    // The sandbox comes from the cache; Podman is asked only while the event stream is down.
     rpc: "createContainer()",
     op: "pods.inspect",
     never: ABSENT_IS_NO_ERROR,
+    unsynced: true,
     call: (cri, { podSandboxId }) => cri.runtime.createContainer({ podSandboxId, config: newContainer }),
   },
   {

@@ -66,3 +66,20 @@ Deno.test("startContainer() passes its deadline to Podman: a hung start is abort
   const containerId = await created(cri);
   await hungPastDeadline(cri, "containers.start", (opts) => cri.runtime.startContainer({ containerId }, opts));
 });
+
+Deno.test("startContainer() and createContainer() take the sandbox and the container from the cache: no inspect first", async () => {
+  await using cri = await startInProcessCri();
+  const sandboxId = await runSandbox(cri, "kept");
+  await cri.settle();
+  let before = cri.fake.calls.length;
+  const containerId = await createContainer(cri, sandboxId, "c");
+  const creating = cri.fake.calls.slice(before).map((c) => c.op);
+  assert.ok(!creating.includes("pods.inspect"), `no pod inspect: ${creating.join(", ")}`);
+  await cri.settle();
+  before = cri.fake.calls.length;
+  await cri.runtime.startContainer({ containerId });
+  // The start first (no inspect before it), then the reads back of what it changed (the call's and the event's).
+  const ops = cri.fake.calls.slice(before).map((c) => c.op);
+  assert.equal(ops[0], "containers.start", ops.join(", "));
+  assert.ok(ops.slice(1).every((op) => op === "containers.inspect"), ops.join(", "));
+});
