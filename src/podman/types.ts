@@ -218,6 +218,8 @@ export interface LibpodContainerSpec {
   no_new_privileges?: boolean;
   read_only_filesystem?: boolean;
   seccomp_profile_path?: string;
+  /** An AppArmor profile loaded on the host, or "unconfined". */
+  apparmor_profile?: string;
   mask?: string[];
   unmask?: string[];
   stop_signal?: number;

@@ -3,6 +3,7 @@
  * views (list item, status) rebuilt from Podman's answers and the labels we stored. Pure.
  * @module
  */
+import { apparmorChoice, seccompChoice } from "./security_profiles.ts";
 import { fromJsonString, type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
 import {
   type ContainerConfig,
@@ -59,6 +60,8 @@ export interface ContainerSpecContext {
   ociRuntime: string;
   /** Whether the host delegates cgroup controllers, so resource limits can be applied. */
   cgroupsAvailable: boolean;
+  /** Whether Podman can apply AppArmor profiles here (`podman info`: host.security.apparmorEnabled). */
+  apparmorEnabled?: boolean;
   /** The lowest oom_score_adj this unprivileged process may give a child (its own). */
   minOomScoreAdj: number;
 }
@@ -76,6 +79,8 @@ export const PODMAN_READONLY_PATHS: readonly string[] = [
 /** PATH when the image sets none (as containerd and Docker do). */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/;
+
+const SECURITY_CONTEXT = "config.linux.security_context";
 
 function invalid(message: string): CriError {
   return new CriError("InvalidArgument", message);
@@ -123,6 +128,11 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
     }
   });
   const sc = config.linux?.securityContext;
+  if (sc) {
+    // Refused here, before anything is made: a deprecated profile string that names no profile.
+    seccompChoice(sc, SECURITY_CONTEXT);
+    apparmorChoice(sc, SECURITY_CONTEXT);
+  }
   if (sc?.runAsGroup && !sc.runAsUser && !sc.runAsUsername) {
     // CRI api.proto: run_as_group may only be set with run_as_user or run_as_username.
     throw invalid("config.linux.security_context.run_as_group needs run_as_user or run_as_username");
@@ -246,6 +256,8 @@ export function toLibpodContainerSpec(
   if (sc?.readonlyRootfs) spec.read_only_filesystem = true;
   const seccomp = toSeccompPath(config);
   if (seccomp) spec.seccomp_profile_path = seccomp;
+  const apparmor = toApparmorProfile(config, ctx.apparmorEnabled ?? false);
+  if (apparmor) spec.apparmor_profile = apparmor;
   if (sc && !sc.privileged) {
     // kubelet sends the default masked/readonly lists, or none for procMount Unmasked.
     if (sc.maskedPaths.length === 0 && sc.readonlyPaths.length === 0) spec.unmask = ["ALL"];
@@ -320,15 +332,29 @@ function toSeccompPath(config: ContainerConfig): string | undefined {
   // No profile at all means unconfined (CRI api.proto, seccomp_profile_path: "" is unconfined); kubelet always
   // names one (RuntimeDefault or Unconfined).
   if (!sc || sc.privileged) return "unconfined";
-  if (sc.seccomp) {
-    if (sc.seccomp.profileType === SecurityProfile_ProfileType.Unconfined) return "unconfined";
-    if (sc.seccomp.profileType === SecurityProfile_ProfileType.Localhost) return sc.seccomp.localhostRef;
-    return undefined;
+  const choice = seccompChoice(sc, SECURITY_CONTEXT);
+  if (choice.kind === "unconfined") return "unconfined";
+  return choice.kind === "localhost" ? choice.ref : undefined; // undefined: Podman's default profile
+}
+
+/**
+ * The AppArmor profile for Podman (`apparmor_profile`), as containerd applies it: none asked or a privileged
+ * container, nothing; on a host without AppArmor only "unconfined" is accepted (FailedPrecondition otherwise).
+ */
+function toApparmorProfile(config: ContainerConfig, apparmorEnabled: boolean): string | undefined {
+  const sc = config.linux?.securityContext;
+  if (!sc || sc.privileged) return undefined;
+  const choice = apparmorChoice(sc, SECURITY_CONTEXT);
+  if (!choice) return undefined;
+  if (!apparmorEnabled) {
+    if (choice.kind === "unconfined") return undefined;
+    throw new CriError(
+      "FailedPrecondition",
+      `${SECURITY_CONTEXT}.apparmor asks for an AppArmor profile, but AppArmor is not enabled on this host`,
+    );
   }
-  if (sc.seccompProfilePath === "unconfined") return "unconfined";
-  if (sc.seccompProfilePath.startsWith("localhost/")) return sc.seccompProfilePath.slice("localhost/".length);
-  if (sc.seccompProfilePath === "") return "unconfined";
-  return undefined; // "runtime/default", "docker/default": Podman's default profile
+  if (choice.kind === "unconfined") return "unconfined";
+  return choice.kind === "localhost" ? choice.ref : undefined; // undefined: Podman's default profile
 }
 
 /** The Localhost seccomp profile a config names, if any (the handler checks it can be read). */

@@ -1611,3 +1611,25 @@ Deno.test("toCriContainerStatus() reports the effective stop signal", async (t) 
     assert.equal(statusWith(Signal.RUNTIME_DEFAULT, undefined), Signal.RUNTIME_DEFAULT);
   });
 });
+
+Deno.test("an AppArmor profile is applied where AppArmor is enabled, refused where not; unconfined is fine anywhere", () => {
+  const withAa = (apparmorProfile: string) => ({ linux: { securityContext: { apparmorProfile } } });
+  assert.equal(spec(withAa("localhost/k8s-deny"), { apparmorEnabled: true }).apparmor_profile, "k8s-deny");
+  assert.equal(spec(withAa("unconfined"), { apparmorEnabled: true }).apparmor_profile, "unconfined");
+  assert.equal(spec(withAa("runtime/default"), { apparmorEnabled: true }).apparmor_profile, undefined);
+  assert.equal(spec(withAa("unconfined"), { apparmorEnabled: false }).apparmor_profile, undefined);
+  assert.equal(spec(withAa(""), { apparmorEnabled: false }).apparmor_profile, undefined, "none asked");
+  for (const asked of ["runtime/default", "localhost/k8s-deny"]) {
+    assert.throws(
+      () => spec(withAa(asked), { apparmorEnabled: false }),
+      (err: unknown) =>
+        err instanceof CriError && err.code === "FailedPrecondition" && /AppArmor is not enabled/.test(err.message),
+      asked,
+    );
+  }
+  assert.throws(
+    () => validateContainerConfig(containerConfig({ linux: { securityContext: { seccompProfilePath: "/abs.json" } } })),
+    (err: unknown) =>
+      err instanceof CriError && err.code === "InvalidArgument" && /seccomp_profile_path/.test(err.message),
+  );
+});

@@ -3,6 +3,7 @@
  * views (list item, status) rebuilt from Podman's answers and the labels we stored. Pure.
  * @module
  */
+import { seccompChoice } from "./security_profiles.ts";
 import { isIP } from "node:net";
 import { fromJsonString, type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
 import {
@@ -15,7 +16,6 @@ import {
   PodSandboxState,
   type PodSandboxStatusSchema,
   Protocol,
-  SecurityProfile_ProfileType,
 } from "../gen/runtime/v1/api_pb.ts";
 import { CriError } from "../errors.ts";
 import type {
@@ -80,6 +80,8 @@ export function validateSandboxConfig(config: PodSandboxConfig | undefined): Pod
       throw invalid(`config.metadata.${field} "${value}" must be letters, digits, '-' and '.' (at most 253)`);
     }
   }
+  // Refused here, before anything is made: a deprecated seccomp string that names no profile.
+  if (config.linux?.securityContext) seccompChoice(config.linux.securityContext, "config.linux.security_context");
   if (config.hostname && (!HOSTNAME.test(config.hostname) || config.hostname.length > 64)) {
     throw invalid(`config.hostname "${config.hostname}" is not a valid host name`);
   }
@@ -244,16 +246,10 @@ export function toLibpodPortMappings(config: PodSandboxConfig): LibpodPortMappin
 function toSeccompOption(config: PodSandboxConfig): string | undefined {
   const sc = config.linux?.securityContext;
   if (!sc) return undefined;
-  if (sc.seccomp) {
-    if (sc.seccomp.profileType === SecurityProfile_ProfileType.Unconfined) return "seccomp=unconfined";
-    if (sc.seccomp.profileType === SecurityProfile_ProfileType.Localhost) return `seccomp=${sc.seccomp.localhostRef}`;
-    return undefined;
-  }
-  const path = sc.seccompProfilePath;
   // "" is unconfined (CRI api.proto); "runtime/default" and "docker/default" keep Podman's default profile.
-  if (path === "unconfined" || path === "") return "seccomp=unconfined";
-  if (path.startsWith("localhost/")) return `seccomp=${path.slice("localhost/".length)}`;
-  return undefined;
+  const choice = seccompChoice(sc, "config.linux.security_context");
+  if (choice.kind === "unconfined") return "seccomp=unconfined";
+  return choice.kind === "localhost" ? `seccomp=${choice.ref}` : undefined;
 }
 
 /** Reads what we stored in a pod's labels; `undefined` for pods whose labels are not ours or are damaged. */

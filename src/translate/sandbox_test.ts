@@ -909,3 +909,11 @@ Deno.test("matchesSandboxFilter()", async (t) => {
     });
   }
 });
+
+Deno.test("validateSandboxConfig() refuses a deprecated seccomp_profile_path that names no profile, as containerd does", () => {
+  const withPath = (seccompProfilePath: string) =>
+    sandboxConfig({ linux: { securityContext: { seccompProfilePath } } });
+  assertInvalid(() => validateSandboxConfig(withPath("/var/lib/kubelet/seccomp/p.json")), "seccomp_profile_path");
+  assert.ok(validateSandboxConfig(withPath("localhost/p.json")));
+  assert.ok(validateSandboxConfig(withPath("runtime/default")));
+});

@@ -34,13 +34,15 @@ export async function createContainer(
   if (!image) {
     throw new CriError("NotFound", `Image "${config.image!.image}" not found (config.image.image); pull it first`);
   }
-  const controllers = (await podmanInfo(ctx)).host.cgroupControllers ?? [];
+  const host = (await podmanInfo(ctx)).host;
+  const controllers = host.cgroupControllers ?? [];
   const plan = planContainer(config, {
     sandboxId,
     sandboxConfig: sandbox.config,
     image,
     ociRuntime: sandbox.runtimeHandler ? (ctx.config.runtime_handlers[sandbox.runtimeHandler] ?? "") : "",
     cgroupsAvailable: controllers.includes("memory") && controllers.includes("cpu"),
+    apparmorEnabled: host.security?.apparmorEnabled ?? false,
     minOomScoreAdj: ctx.state.minOomScoreAdj,
   });
   for (const check of plan.hostPaths) await checkHostPath(check);
