@@ -507,7 +507,26 @@ Deno.test("bad container input: a clear error naming the field, and nothing left
       grpcStatus.INVALID_ARGUMENT,
       /seccomp.*profile\.json/,
     ],
+    [
+      "a deprecated seccomp_profile_path without localhost/",
+      shell("oldseccomp", "true", {
+        linux: { securityContext: { seccompProfilePath: "/var/lib/kubelet/seccomp/audit.json" } },
+      }),
+      grpcStatus.INVALID_ARGUMENT,
+      /seccomp_profile_path "\/var\/lib\/kubelet\/seccomp\/audit\.json"/,
+    ],
   ];
+  // Where the kernel has no AppArmor (Podman then reports it disabled), a profile other than unconfined is refused.
+  const apparmorOn = await Deno.readTextFile("/sys/module/apparmor/parameters/enabled").then((t) => t.trim() === "Y")
+    .catch(() => false);
+  if (!apparmorOn) {
+    cases.push([
+      "an AppArmor profile on a host without AppArmor",
+      shell("apparmor", "true", { linux: { securityContext: { apparmorProfile: "localhost/k8s-deny" } } }),
+      grpcStatus.FAILED_PRECONDITION,
+      /AppArmor is not enabled/,
+    ]);
+  }
   for (const [what, config, code, pattern] of cases) {
     await t.step(`${what} → ${grpcStatus[code]}`, async () => {
       await assert.rejects(
