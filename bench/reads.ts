@@ -112,12 +112,21 @@ try {
 
   // The same reads alone, Podman idle, each 1,000 times over one HTTP/2 connection with a minimal client (the
   // grpc-js client's own work would be most of what is measured): what the p99 target is about.
-  const raw = await RawH2Client.connect(cri.socketPath, { initialWindowSize: 2 ** 31 - 1 });
-  const unary = async <S extends DescMessage>(path: string, schema: S, req: MessageInitShape<S>) => {
-    const res = await raw.unary(path, "localhost", toBinary(schema, create(schema, req)));
+  const connect = () => RawH2Client.connect(cri.socketPath, { initialWindowSize: 2 ** 31 - 1 });
+  /** One unary gRPC call on `client`; throws unless it answered OK. */
+  const grpcCall = async <S extends DescMessage>(
+    client: RawH2Client,
+    path: string,
+    schema: S,
+    req: MessageInitShape<S>,
+  ) => {
+    const res = await client.unary(path, "localhost", toBinary(schema, create(schema, req)));
     const code = field(res.trailers, "grpc-status") ?? field(res.headers, "grpc-status");
     if (code !== "0") throw new Error(`${path}: grpc-status ${code}`);
   };
+  const raw = await connect();
+  const unary = <S extends DescMessage>(path: string, schema: S, req: MessageInitShape<S>) =>
+    grpcCall(raw, path, schema, req);
   const RT = "/runtime.v1.RuntimeService";
   const IMG = "/runtime.v1.ImageService";
   const alone: Record<string, () => Promise<void>> = {
@@ -152,7 +161,7 @@ try {
 
   // Under load: 32 clients (connections), each calling PodSandboxStatus and ContainerStatus in turn for 30 s.
   const clients = await Promise.all(
-    Array.from({ length: 32 }, () => RawH2Client.connect(cri.socketPath, { initialWindowSize: 2 ** 31 - 1 })),
+    Array.from({ length: 32 }, connect),
   );
   const load: Record<string, number[]> = { "PodSandboxStatus, 32 clients": [], "ContainerStatus, 32 clients": [] };
   const until = performance.now() + 30_000;
@@ -160,24 +169,15 @@ try {
     for (let n = k; performance.now() < until; n++) {
       const pod = n % 2 === 0;
       const t0 = performance.now();
-      const res = pod
-        ? await client.unary(
-          `${RT}/PodSandboxStatus`,
-          "localhost",
-          toBinary(
-            PodSandboxStatusRequestSchema,
-            create(PodSandboxStatusRequestSchema, { podSandboxId: pods[n % pods.length]! }),
-          ),
-        )
-        : await client.unary(
-          `${RT}/ContainerStatus`,
-          "localhost",
-          toBinary(
-            ContainerStatusRequestSchema,
-            create(ContainerStatusRequestSchema, { containerId: containers[n % containers.length]! }),
-          ),
-        );
-      if ((field(res.trailers, "grpc-status") ?? field(res.headers, "grpc-status")) !== "0") throw new Error("failed");
+      if (pod) {
+        await grpcCall(client, `${RT}/PodSandboxStatus`, PodSandboxStatusRequestSchema, {
+          podSandboxId: pods[n % pods.length]!,
+        });
+      } else {
+        await grpcCall(client, `${RT}/ContainerStatus`, ContainerStatusRequestSchema, {
+          containerId: containers[n % containers.length]!,
+        });
+      }
       load[pod ? "PodSandboxStatus, 32 clients" : "ContainerStatus, 32 clients"]!.push(performance.now() - t0);
     }
   }));

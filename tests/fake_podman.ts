@@ -365,7 +365,9 @@ export class FakePodman implements PodmanPort {
     stop: (id, opts) =>
       this.#call("containers.stop", [id, opts.timeoutSeconds], opts, () => {
         const c = this.#findContainer(id);
-        if (c) this.#stop(c, opts.timeoutSeconds === 0 ? 137 : 0);
+        if (c?.status !== "running") return false;
+        this.#stop(c, opts.timeoutSeconds === 0 ? 137 : 0);
+        return true;
       }),
     remove: (id, opts) =>
       this.#call("containers.remove", [id], opts, () => {

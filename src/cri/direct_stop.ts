@@ -45,12 +45,12 @@ export async function stopMainProcess(
 }
 
 /**
- * Stops a pod's infra container through Podman, which releases the pod's network in the same call; when Podman had
- * already seen the infra exit (304: its clean-up then belongs to conmon's clean-up process), waits until that
- * process released the network, up to `waitMs`. Returns false when the network was still held then.
+ * Stops a pod's infra container through Podman, which releases the pod's network in the same call (no read after
+ * it); when Podman had already seen the infra exit (304: its clean-up then belongs to conmon's clean-up process),
+ * waits until that process released the network, up to `waitMs`. Returns false when the network was still held then.
  */
 export async function stopInfraAndReleaseNetwork(ctx: RpcContext, infraId: string, waitMs = 10_000): Promise<boolean> {
-  await ctx.podman.containers.stop(infraId, { timeoutSeconds: 0, signal: ctx.signal });
+  if (await ctx.podman.containers.stop(infraId, { timeoutSeconds: 0, signal: ctx.signal })) return true;
   const started = performance.now();
   for (let delay = 5;; delay = Math.min(100, delay * 2)) {
     const infra = await ctx.podman.containers.inspect(infraId, { signal: ctx.signal });

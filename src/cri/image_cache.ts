@@ -129,12 +129,6 @@ export class ImageCache {
     this.#remove(id.replace(/^sha256:/, ""), ++this.#seq);
   }
 
-  /** Every image, from memory (once the reads under way are done); undefined when not synced (ask Podman). */
-  async all(): Promise<LibpodImageInspect[] | undefined> {
-    await this.#settled();
-    return this.#synced ? [...this.#byId.values()].map((k) => k.image) : undefined;
-  }
-
   /**
    * Once reads under way have landed and while synced: what `build` makes of the stored images, made once per state
    * of them (ListImages answers one response object, encoded once, until an image changes). Undefined while

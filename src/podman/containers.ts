@@ -60,16 +60,17 @@ export class PodmanContainers implements ContainersPort {
 
   /**
    * Stops a container: its stop signal, then SIGKILL after `timeoutSeconds`. Stopped (304) or absent (404)
-   * containers count as stopped.
+   * containers count as stopped. True for 204: Podman stopped it in this call, and its stop ran the clean-up too.
    */
-  async stop(id: string, opts: CallOptions & { timeoutSeconds: number }): Promise<void> {
-    await unlessNotFound(
+  async stop(id: string, opts: CallOptions & { timeoutSeconds: number }): Promise<boolean> {
+    const res = await unlessNotFound(
       this.#http.json(`Cannot stop container "${id}"`, "POST", `/containers/${encodeURIComponent(id)}/stop`, {
         query: { timeout: opts.timeoutSeconds },
         signal: opts.signal,
         okStatuses: [304],
       }),
     );
+    return res?.status === 204;
   }
 
   /** Removes a container, killing it first if it runs; absent containers count as removed. */

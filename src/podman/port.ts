@@ -77,8 +77,12 @@ export interface ContainersPort {
   create(spec: LibpodContainerSpec, opts?: CallOptions): Promise<string>;
   /** Starts a container; already running is fine. */
   start(id: string, opts?: CallOptions): Promise<void>;
-  /** Stop signal, then SIGKILL after `timeoutSeconds`; stopped or absent containers count as stopped. */
-  stop(id: string, opts: CallOptions & { timeoutSeconds: number }): Promise<void>;
+  /**
+   * Stop signal, then SIGKILL after `timeoutSeconds`; stopped or absent containers count as stopped. True when this
+   * call stopped it (Podman then also ran its clean-up: network released, storage unmounted), false when it was not
+   * running or is absent.
+   */
+  stop(id: string, opts: CallOptions & { timeoutSeconds: number }): Promise<boolean>;
   /** Removes a container, killing it first if it runs; absent containers count as removed. */
   remove(id: string, opts?: CallOptions): Promise<void>;
   /** Containers (all states) carrying every `key=value` label given, optionally only given IDs or pods. */

@@ -16,7 +16,9 @@ import { stopInfraAndReleaseNetwork, stopMainProcess } from "../direct_stop.ts";
  * which tears the network down in that call.
  * Idempotent: a sandbox that is already stopped or gone counts as stopped (CRI api.proto, StopPodSandbox).
  * Podman: GET /libpod/pods/{id}/json, GET /libpod/containers/{id}/json per running container,
- * POST /libpod/containers/{infra}/stop?timeout=0 (and /containers/{id}/stop for a container not stopped directly).
+ * POST /libpod/containers/{infra}/stop?timeout=0 (and /containers/{id}/stop for a container not stopped directly;
+ * GET /libpod/containers/{infra}/json until released when the infra had already exited), then
+ * POST /libpod/pods/{id}/kill and /stop for anything started meanwhile (no-ops otherwise, ~4 ms).
  */
 export async function stopPodSandbox(
   ctx: RpcContext,

@@ -110,3 +110,28 @@ Deno.test("stopPodSandbox() aborts a hung lookup when its deadline passes", asyn
   );
   assert.equal(cri.fake.callsOf("pods.kill").length, 0);
 });
+
+Deno.test("stopPodSandbox() reads the infra back only when Podman had already seen it exit", async (t) => {
+  // Without the event feed: its refreshes would interleave with the calls this test orders.
+  await using cri = await startInProcessCri({ events: false });
+  const infraStop = (id: string) => {
+    const infra = cri.fake.pods_.get(id)!.infraId;
+    const ops = cri.fake.calls.map((c) => `${c.op}:${c.args[0]}`);
+    const at = ops.indexOf(`containers.stop:${infra}`);
+    assert.ok(at >= 0, "the infra is stopped through Podman");
+    return { next: ops[at + 1], infra };
+  };
+  await t.step("running: the stop released the network, the next call is the pod's own stop", async () => {
+    const id = await runSandbox(cri, "running");
+    await cri.runtime.stopPodSandbox({ podSandboxId: id });
+    assert.match(infraStop(id).next ?? "", /^pods\.kill:/);
+  });
+  await t.step("exited behind our back: the infra is read until its network is released", async () => {
+    const id = await runSandbox(cri, "exited");
+    cri.fake.exitBehindOurBack(cri.fake.pods_.get(id)!.infraId);
+    cri.fake.calls.length = 0;
+    await cri.runtime.stopPodSandbox({ podSandboxId: id });
+    const { next, infra } = infraStop(id);
+    assert.equal(next, `containers.inspect:${infra}`);
+  });
+});
