@@ -10,8 +10,12 @@ import { configToToml } from "./src/config/load.ts";
 import { loadConfig, runtimeDir } from "./src/config/read.ts";
 import { defaultConfig } from "./src/config/schema.ts";
 import { runDoctor } from "./src/doctor/doctor.ts";
+import { runInNode } from "./src/node/enter.ts";
+import { runStreamRelay, STREAM_RELAY_COMMAND } from "./src/node/stream_relay.ts";
 import { CriError, StartupError } from "./src/errors.ts";
 import { PORT_FORWARD_HELPER_COMMAND, runPortForwardHelper } from "./src/streaming/pod_ports.ts";
+import { runJsonFilter } from "./src/host/self_program.ts";
+import { filterOciConfig, OCI_PATHS_HOOK_COMMAND } from "./src/translate/oci_paths_hook.ts";
 import { CRI_API_VERSION, CRI_PODMAN_VERSION, RUNTIME_NAME } from "./src/version.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -21,7 +25,7 @@ async function main(args: string[]): Promise<number> {
     console.error(usageText());
     return 2;
   }
-  if (cli.command === "serve" || cli.command === "config" || cli.command === "doctor") {
+  if (cli.command === "serve" || cli.command === "config" || cli.command === "doctor" || cli.command === "node") {
     // A misspelt variable would leave its setting at the default in silence; warn, but start anyway.
     for (const warning of unknownEnvWarnings(Deno.env.toObject())) console.error(`cri-podman: warning: ${warning}`);
   }
@@ -39,6 +43,12 @@ async function main(args: string[]): Promise<number> {
       return 0;
     case "serve":
       return await serve(await loadConfig(cli));
+    case "node":
+      return await runInNode(await loadConfig(cli), cli.argv ?? [], {
+        env: Deno.env.toObject(),
+        runtimeDir: runtimeDir(),
+        cwd: Deno.cwd(),
+      });
     case "doctor": {
       // The configuration is read as serve reads it: the checks look at the socket and binary serve would use.
       const { output, status } = await runDoctor(await loadConfig(cli), { json: cli.options?.["json"] === true });
@@ -68,9 +78,15 @@ async function serve(config: Awaited<ReturnType<typeof loadConfig>>): Promise<nu
 if (import.meta.main) {
   let code: number;
   try {
-    // The port-forward helper of a compiled binary (no `deno` to run it with): see src/streaming/pod_ports.ts.
+    // The programs of a compiled binary (no `deno` to run them with): the port-forward helper (see
+    // src/streaming/pod_ports.ts), the OCI hook of custom paths (src/translate/oci_paths_hook.ts) and the node's
+    // stream relay (src/node/stream_relay.ts).
     code = Deno.args[0] === PORT_FORWARD_HELPER_COMMAND
       ? await runPortForwardHelper(Deno.args.slice(1))
+      : Deno.args[0] === OCI_PATHS_HOOK_COMMAND
+      ? await runJsonFilter(filterOciConfig)
+      : Deno.args[0] === STREAM_RELAY_COMMAND
+      ? await runStreamRelay(Deno.args.slice(1))
       : await main(Deno.args);
   } catch (err) {
     if (err instanceof StartupError || err instanceof CriError) {

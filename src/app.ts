@@ -35,9 +35,19 @@ import { type MetricsServer, startMetricsServer } from "./observability/metrics_
 import { createPrometheusMetrics } from "./observability/prometheus.ts";
 import { parseListenAddress } from "./config/rules.ts";
 import { PullBlobWatcher } from "./host/pull_blobs.ts";
+import { jsonFilterProgram, selfProgramArgv } from "./host/self_program.ts";
+import {
+  filterOciConfig,
+  OCI_PATHS_HOOK_COMMAND,
+  OCI_PATHS_HOOK_FILE,
+  ociPathsHookFile,
+} from "./translate/oci_paths_hook.ts";
 import { connectPodman, type PodmanPort } from "./podman/mod.ts";
 import { PodmanService } from "./podman/service.ts";
 import { startStreamingServer, type StreamingServer } from "./streaming/server.ts";
+import { inNodeProblem, nodeNetnsPath } from "./node/in_node.ts";
+import { ensureNode } from "./node/enter.ts";
+import { startStreamRelay, type StreamRelay } from "./node/stream_relay.ts";
 import { CRI_PODMAN_VERSION } from "./version.ts";
 
 /** A running cri-podman. */
@@ -99,6 +109,8 @@ async function startServing(config: Config, metrics: Metrics): Promise<App> {
   const { path: runtimeDir, fromEnv } = resolveRuntimeDir(host.env, host.uid);
   const dirProblem = await runtimeDirProblem(runtimeDir, { fromEnv, uid: host.uid });
   if (dirProblem) throw new StartupError(dirProblem);
+  const inNode = inNodeProblem(host.env);
+  if (inNode) throw new StartupError(inNode);
   // Before Podman: a CRI socket we cannot have must stop the start at once, not after Podman was started.
   await prepareSocketPath(config.listen).catch((err: Error) => {
     throw new StartupError(`Cannot listen on "${config.listen}" (listen): ${err.message}`, { cause: err });
@@ -126,15 +138,43 @@ async function startServing(config: Config, metrics: Metrics): Promise<App> {
     log,
     env: { ...host.env, XDG_RUNTIME_DIR: runtimeDir },
     beforeFirstSpawn: () => chooseStorageDriver(host.env, log),
+    // Custom readonly_paths (translate/oci_paths_hook.ts): the filter runs as a program of its own.
+    hooks: {
+      root: `${runtimeDir}/cri-podman/hooks.d`,
+      files: {
+        [OCI_PATHS_HOOK_FILE]: ociPathsHookFile(
+          selfProgramArgv(jsonFilterProgram(OCI_PATHS_HOOK_COMMAND, filterOciConfig), []),
+        ),
+      },
+    },
   });
   const state = new RuntimeState();
   try {
     await podmanService.start();
     await chooseOciRuntime({ podman, podmanService, ociRuntimes, state, log, probing });
+    state.ociPathsHook = podmanService.hooksInstalled;
   } catch (err) {
     await podmanService.stop();
     await podman.close();
     throw err;
+  }
+
+  // A node (config.node): its keeper and holder (made if missing, kept when we end), and the streaming server's end in it.
+  let node: { netnsPath: string; holderPid: number; relay: StreamRelay } | undefined;
+  const streamSocket = `${runtimeDir}/cri-podman/streaming.sock`;
+  if (config.node) {
+    try {
+      node = await startNode(
+        config,
+        { env: { ...host.env, XDG_RUNTIME_DIR: runtimeDir }, runtimeDir },
+        streamSocket,
+        log,
+      );
+    } catch (err) {
+      await podmanService.stop();
+      await podman.close();
+      throw err;
+    }
   }
 
   let streaming: StreamingServer;
@@ -142,6 +182,7 @@ async function startServing(config: Config, metrics: Metrics): Promise<App> {
     streaming = await startStreamingServer({
       address: config.streaming.address,
       port: config.streaming.port,
+      ...(node ? { unixPath: streamSocket, advertisedPort: node.relay.port } : {}),
       tls,
       tokenTtlMs: config.streaming.token_ttl_seconds * 1000,
       idleTimeoutMs: config.streaming.idle_timeout_seconds * 1000,
@@ -152,6 +193,7 @@ async function startServing(config: Config, metrics: Metrics): Promise<App> {
       metrics,
     });
   } catch (err) {
+    await node?.relay.stop();
     await podmanService.stop();
     await podman.close();
     if (err instanceof StartupError) throw err;
@@ -164,6 +206,10 @@ async function startServing(config: Config, metrics: Metrics): Promise<App> {
 
   state.minOomScoreAdj = await ownOomScoreAdj();
   state.nodeHostname = hostname();
+  if (node) {
+    state.nodeNetns = node.netnsPath;
+    state.nodeNetnsPid = node.holderPid;
+  }
   const cache = new RuntimeCache(podman, log, metrics, config.pods.network);
   // GetContainerEvents: lifecycle events from the cache's changes; started before the feed's first full read.
   const containerEvents = new ContainerEventHub<ContainerEventMessage>({ log });
@@ -208,6 +254,7 @@ async function startServing(config: Config, metrics: Metrics): Promise<App> {
     await events.stop();
     await eventSource.stop();
     await streaming.stop();
+    await node?.relay.stop();
     await podmanService.stop();
     await podman.close();
     throw new StartupError(`Cannot listen on "${config.listen}" (listen): ${(err as Error).message}`, { cause: err });
@@ -251,6 +298,7 @@ async function startServing(config: Config, metrics: Metrics): Promise<App> {
         await eventSource.stop();
         // Exec'd processes of sessions still open are ended, before Podman is.
         await streaming.stop();
+        await node?.relay.stop();
         await podmanService.stop();
         await podman.close();
         log.info("stopped");
@@ -344,4 +392,31 @@ async function chooseOciRuntime(parts: {
     reason: verdict.reason,
     ...(alternative ? { fix: `runtime = "${alternative.name}" under [engine] in containers.conf` } : {}),
   });
+}
+
+/**
+ * Makes the node ready for serving it: its keeper and holder (see src/node/), the path of its network namespace for
+ * host-network pods, and the relay that gives the streaming server (on `streamSocket`) its address in the node.
+ */
+async function startNode(
+  config: Config,
+  host: { env: Record<string, string>; runtimeDir: string },
+  streamSocket: string,
+  log: Logger,
+): Promise<{ netnsPath: string; holderPid: number; relay: StreamRelay }> {
+  const holder = await ensureNode(config, host);
+  const netnsPath = await nodeNetnsPath(holder.pid, host.runtimeDir);
+  if (netnsPath === undefined) {
+    throw new StartupError("The node has no network namespace: Podman's rootless-netns file is missing");
+  }
+  const relay = await startStreamRelay({
+    holderPid: holder.pid,
+    address: config.streaming.address,
+    port: config.streaming.port,
+    socketPath: streamSocket,
+    onExit: (detail) => log.error("the node's stream relay ended: streaming URLs do not answer", { detail }),
+    onMessage: (line) => log.warn("the node's stream relay", { message: line }),
+  });
+  log.info("serving a node", { holder: holder.pid, netns: netnsPath, streamingPort: relay.port });
+  return { netnsPath, holderPid: holder.pid, relay };
 }

@@ -47,14 +47,21 @@ async function startPod(cri: CriServer, logs: TempDir): Promise<{ id: string; co
   return { id, config };
 }
 
-/** A Podman service, cri-podman on it, and a pod with a log directory; disposing removes the pod, then the rest. */
-async function podEnvironment() {
+/**
+ * A Podman service, cri-podman on it, and a pod with a log directory; disposing removes the pod, then the rest. With
+ * `embedded`, cri-podman starts the service itself (with its OCI hooks) on a socket in a temp dir.
+ */
+async function podEnvironment(opts: { embedded?: boolean } = {}) {
   await ensureBusyboxImage();
-  const podman = await startPodmanService();
-  const cri = await startCriServer({ podmanSocket: podman.socketPath });
+  // The embedded service's socket goes into a temp dir of ours; an external one is the harness's.
+  const podman = opts.embedded ? undefined : await startPodmanService();
+  const socketDir = opts.embedded ? await makeTempDir("embedded") : undefined;
+  const podmanSocket = podman?.socketPath ?? `${socketDir!.path}/podman.sock`;
+  const cri = await startCriServer({ podmanSocket, embeddedPodman: opts.embedded ?? false });
   const logs = await makeTempDir("logs");
   const pod = await startPod(cri, logs);
   return {
+    /** The external service (none with `embedded`). */
     podman,
     cri,
     logs,
@@ -64,7 +71,8 @@ async function podEnvironment() {
       await cri.client.runtime.removePodSandbox({ podSandboxId: pod.id }).catch(() => {});
       await cri[Symbol.asyncDispose]();
       await logs[Symbol.asyncDispose]();
-      await podman[Symbol.asyncDispose]();
+      await podman?.[Symbol.asyncDispose]();
+      await socketDir?.[Symbol.asyncDispose]();
     },
   };
 }
@@ -434,6 +442,19 @@ Deno.test("mounts, user and security context are honoured", async (t) => {
     });
     assert.ok(Number(plain.text.trim()) > 0);
   });
+  await t.step("custom readonly_paths need the embedded service, which this Podman is not", async () => {
+    await assert.rejects(
+      runContainer(
+        cri.client,
+        pod.id,
+        pod.config,
+        shell("rotmp", "true", {
+          linux: { securityContext: { readonlyPaths: ["/proc/sys", "/tmp"] } },
+        }),
+      ),
+      rejectsWith(grpcStatus.FAILED_PRECONDITION, /readonly_paths \["\/tmp"\].*need the embedded Podman service/),
+    );
+  });
   await t.step("oom_score_adj is clamped to what this user may set", async () => {
     const own = Number((await Deno.readTextFile("/proc/self/oom_score_adj")).trim());
     const { text } = await outputOf("oom", "cat /proc/self/oom_score_adj", {
@@ -451,6 +472,72 @@ Deno.test("mounts, user and security context are honoured", async (t) => {
     });
     assert.equal(status.resources?.linux?.cpuShares, 256n);
     assert.equal(status.resources?.linux?.memoryLimitInBytes, 64n << 20n);
+  });
+});
+
+Deno.test("custom readonly_paths are applied by the embedded Podman's precreate hook, with the masked paths", async (t) => {
+  await using env = await podEnvironment({ embedded: true });
+  const { cri, rt, pod } = env;
+  const outputOf = async (name: string, script: string, extra: Partial<ContainerConfig> = {}) => {
+    const id = await runContainer(cri.client, pod.id, pod.config, shell(name, script, extra));
+    await waitExited(cri.client, id);
+    return (await logLines(`${pod.config.logDirectory}/${name}/0.log`)).map(([, , x]) => x).join("\n");
+  };
+  const DEFAULT_RO = ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+  const DEFAULT_MASKED = ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"];
+  const writeTmp = "touch /tmp/x 2>&1 && echo wrote || echo refused";
+  await t.step(
+    "readonly_paths [/tmp] (critest's case) refuses writes to /tmp; without it /tmp is writable",
+    async () => {
+      const hooked = await outputOf("rotmp", writeTmp, { linux: { securityContext: { readonlyPaths: ["/tmp"] } } });
+      assert.match(hooked, /Read-only file system/);
+      assert.match(hooked, /refused$/);
+      const plain = await outputOf("rwtmp", writeTmp, {
+        linux: { securityContext: { readonlyPaths: DEFAULT_RO, maskedPaths: DEFAULT_MASKED } },
+      });
+      assert.equal(plain, "wrote");
+    },
+  );
+  await t.step(
+    "in a hooked container a custom masked path stays masked, and the default read-only paths stay",
+    async () => {
+      const text = await outputOf(
+        "romask",
+        `wc -c < /proc/version; ${writeTmp}; awk '$2 == "/proc/sys" { split($4, o, ","); print "proc/sys " o[1] }' /proc/mounts`,
+        {
+          linux: {
+            securityContext: {
+              readonlyPaths: [...DEFAULT_RO, "/tmp"],
+              maskedPaths: [...DEFAULT_MASKED, "/proc/version"],
+            },
+          },
+        },
+      );
+      const [size, ...rest] = text.split("\n");
+      assert.equal(size?.trim(), "0", "/proc/version is masked");
+      assert.match(rest.join("\n"), /Read-only file system[\s\S]*refused/);
+      assert.match(rest.join("\n"), /^proc\/sys ro$/m);
+    },
+  );
+  await t.step("the hook's cost at StartContainer (reported, not asserted)", async () => {
+    const samples: Record<"hooked" | "plain", number[]> = { hooked: [], plain: [] };
+    for (let i = 0; i < 5; i++) {
+      for (const kind of ["plain", "hooked"] as const) {
+        const readonlyPaths = kind === "hooked" ? [...DEFAULT_RO, "/tmp"] : DEFAULT_RO;
+        const config = shell(`lat-${kind}-${i}`, "true", {
+          linux: { securityContext: { readonlyPaths, maskedPaths: DEFAULT_MASKED } },
+        });
+        const { containerId } = await rt.createContainer({ podSandboxId: pod.id, config, sandboxConfig: pod.config });
+        const t0 = performance.now();
+        await rt.startContainer({ containerId });
+        samples[kind].push(performance.now() - t0);
+      }
+    }
+    const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(0);
+    console.log(
+      `StartContainer p50: ${p50(samples.plain)} ms without the hook, ${p50(samples.hooked)} ms with it ` +
+        `(${samples.plain.length} runs each)`,
+    );
   });
 });
 
@@ -614,7 +701,7 @@ Deno.test(
     await using env = await podEnvironment();
     const { podman, cri, rt, pod } = env;
     const id = await runContainer(cri.client, pod.id, pod.config, shell("upd", "sleep 300"));
-    const info = JSON.parse((await podman.request("GET", "/v4.0.0/libpod/info")).body);
+    const info = JSON.parse((await podman!.request("GET", "/v4.0.0/libpod/info")).body);
     const controllers: string[] = info.host.cgroupControllers ?? [];
     const call = rt.updateContainerResources({ containerId: id, linux: { memoryLimitInBytes: 128n << 20n } });
     if (controllers.includes("memory") && controllers.includes("cpu")) {

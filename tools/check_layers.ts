@@ -47,6 +47,8 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   doctor: ["host", "config", "errors.ts", "observability", "podman/system.ts", "podman/types.ts"],
   observability: [],
   gen: [],
+  // `cri-podman node`: the node's keeper pod and holder process, made with the podman command; knows no CRI.
+  node: ["host", "config", "errors.ts", "translate/labels.ts"],
 };
 
 /**

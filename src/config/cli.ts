@@ -23,6 +23,10 @@ export const COMMANDS = [
     name: "doctor",
     summary: "Check each prerequisite of running pods and say how to fix it (exit 1: pods cannot run)",
   },
+  {
+    name: "node",
+    summary: "Run a command inside the node (Podman's user and rootless network namespace): node [-- COMMAND...]",
+  },
   { name: "help", summary: "Print every flag and configuration key (also --help, -h)" },
 ] as const satisfies readonly CommandDoc[];
 
@@ -56,6 +60,7 @@ export const FLAGS: readonly FlagDoc[] = [
   { long: "version", short: "v", summary: "Print the version" },
   { long: "listen", value: "PATH", key: "listen" },
   { long: "podman-socket", value: "PATH", key: "podman.socket" },
+  { long: "node", key: "node", sets: true },
   { long: "embedded-podman", key: "podman.embedded_service", sets: true },
   { long: "no-embedded-podman", key: "podman.embedded_service", sets: false },
   { long: "log-level", value: "LEVEL", key: "log.level" },
@@ -72,6 +77,8 @@ export interface Cli {
   flags: Record<string, string | boolean>;
   /** Values of command flags (those with `commands`), keyed by their long name; absent when none was given. */
   options?: Record<string, string | boolean>;
+  /** `node`'s command: what follows `--` (absent without `--`; only `node` takes one). */
+  argv?: string[];
 }
 
 const SEE_HELP = "see cri-podman --help";
@@ -83,12 +90,13 @@ export function parseCli(args: readonly string[]): Cli {
   const options: Record<string, string | boolean> = {};
   const commandFlags: FlagDoc[] = [];
   let configPath: string | undefined;
+  let argv: string[] | undefined;
   let help = false;
   let version = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--") {
-      positionals.push(...args.slice(i + 1));
+      argv = args.slice(i + 1);
       break;
     }
     if (!arg.startsWith("-") || arg === "-") {
@@ -150,7 +158,13 @@ export function parseCli(args: readonly string[]): Cli {
       throw new ConfigError(`Flag --${flag.long} is only for ${usage}${given}; ${SEE_HELP}`);
     }
   }
+  if (argv !== undefined && command !== "node" && command !== "help") {
+    throw new ConfigError(
+      `Only cri-podman node takes a command after "--"${argv[0] ? ` (got ${quote(argv[0])})` : ""}; ${SEE_HELP}`,
+    );
+  }
   const cli: Cli = { command, flags };
+  if (argv !== undefined) cli.argv = argv;
   if (configPath !== undefined) cli.configPath = configPath;
   if (Object.keys(options).length > 0) cli.options = options;
   return cli;

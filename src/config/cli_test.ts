@@ -32,13 +32,33 @@ Deno.test("parseCli() commands", async (t) => {
     [["serve", "--help"], "help"],
     [["config", "-v"], "version"],
     [["--version", "--help"], "help"],
-    [["--", "serve"], "serve"],
+    [["node"], "node"],
+    [["node", "--", "critest", "--help"], "node"],
   ];
   for (const [args, command] of commands) {
     await t.step(`parseCli() reads ${JSON.stringify(args)} as ${command ?? "no command"}`, () => {
       assert.equal(parseCli(args).command, command);
     });
   }
+});
+
+Deno.test("parseCli() node's command", async (t) => {
+  await t.step("what follows -- is node's command, flags included, and cri-podman's flags before it are read", () => {
+    assert.deepEqual(parseCli(["node", "-c", "/etc/c.toml", "--", "critest", "--ginkgo.focus", "x", "--", "y"]), {
+      command: "node",
+      configPath: "/etc/c.toml",
+      flags: {},
+      argv: ["critest", "--ginkgo.focus", "x", "--", "y"],
+    });
+    assert.deepEqual(parseCli(["node"]), { command: "node", flags: {} });
+  });
+  await t.step("another command after -- is refused, naming it", () => {
+    assert.throws(
+      () => parseCli(["serve", "--", "kubelet"]),
+      /Only cri-podman node takes a command after "--" \(got "kubelet"\)/,
+    );
+    assert.throws(() => parseCli(["--", "serve"]), /Only cri-podman node/);
+  });
 });
 
 Deno.test("parseCli() flags", async (t) => {

@@ -23,6 +23,8 @@ export const NON_CONFIG_ENV_VARS: readonly string[] = [
   "CRI_PODMAN_HARNESS_LOG",
   // scripts/start.sh's V8 flags, instead of the ones of src/version.ts.
   "CRI_PODMAN_V8_FLAGS",
+  // Set by `cri-podman node` for the command it runs (src/config/schema.ts IN_NODE_ENV_VAR).
+  "CRI_PODMAN_IN_NODE",
 ];
 
 /** Returns one warning per `CRI_PODMAN_*` variable in `env` that nothing reads, with the closest known name if any. */

@@ -121,6 +121,11 @@ export const ConfigSchema = v.strictObject({
   listen: socketPath,
   /** How long in-flight calls may run after SIGINT/SIGTERM before they are cut. */
   shutdown_grace_seconds: positiveSeconds,
+  /**
+   * Serve a node (`cri-podman node`): host-network pods join Podman's rootless network namespace, and the streaming
+   * URLs answer there, where pod IPs and host ports already do.
+   */
+  node: v.boolean(),
   podman: PodmanConfigSchema,
   images: ImagesConfigSchema,
   pods: PodsConfigSchema,
@@ -141,6 +146,7 @@ export type Config = Readonly<v.InferOutput<typeof ConfigSchema>>;
 export type ConfigLayer = {
   listen?: string;
   shutdown_grace_seconds?: number;
+  node?: boolean;
   podman?: Partial<Config["podman"]>;
   images?: Partial<Config["images"]>;
   pods?: Partial<Config["pods"]>;
@@ -170,6 +176,13 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     key: "shutdown_grace_seconds",
     env: "CRI_PODMAN_SHUTDOWN_GRACE_SECONDS",
     description: "Time in-flight calls get to finish on SIGINT/SIGTERM",
+  },
+  {
+    key: "node",
+    env: "CRI_PODMAN_NODE",
+    flag: "--node",
+    description: "Serve a node: host-network pods, pod IPs, host ports and streaming URLs all in the node that " +
+      "`cri-podman node -- COMMAND` enters (kubelet, crictl, critest run there)",
   },
   {
     key: "podman.socket",
@@ -257,11 +270,15 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
   { key: "log.format", env: "CRI_PODMAN_LOG_FORMAT", description: "text (one line per event) or json" },
 ];
 
+/** Set to 1 in the environment of a command `cri-podman node` runs (`serve` refuses to run there). */
+export const IN_NODE_ENV_VAR = "CRI_PODMAN_IN_NODE";
+
 /** The defaults, which depend only on the user's runtime directory. */
 export function defaultConfig(runtimeDir: string): Config {
   return {
     listen: `${runtimeDir}/cri-podman/cri-podman.sock`,
     shutdown_grace_seconds: 10,
+    node: false,
     podman: {
       socket: `${runtimeDir}/podman/podman.sock`,
       embedded_service: true,

@@ -13,8 +13,17 @@ export class RuntimeState {
   podNetworkCheckedAt = Number.NEGATIVE_INFINITY;
   /** The node's host name (for pods that name none). */
   nodeHostname = "";
+  /** The node's network namespace file (config.node), which host-network pods join; "" when not serving a node. */
+  nodeNetns = "";
+  /** A process in the node's network namespace (its holder), for port-forwards into host-network pods; 0 without. */
+  nodeNetnsPid = 0;
   /** This process's own oom_score_adj: the lowest an unprivileged user may give a container. */
   minOomScoreAdj = 0;
+  /**
+   * Whether Podman runs our OCI hook for custom read-only and masked paths (translate/oci_paths_hook.ts): true when
+   * cri-podman started the service itself, with the hook in its hooks directory.
+   */
+  ociPathsHook = false;
   #info: { value: LibpodInfo; at: number } | undefined;
   #infoFetch: Promise<LibpodInfo> | undefined;
   readonly #queues = new Map<string, Promise<unknown>>();

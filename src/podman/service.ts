@@ -12,8 +12,9 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
-import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { StartupError } from "../errors.ts";
 import { isPodmanFailure } from "./errors.ts";
 import { dirname } from "node:path";
@@ -36,6 +37,33 @@ export interface PodmanServiceOptions {
   env: Record<string, string>;
   /** Runs once before the embedded service is first started (e.g. to choose the storage driver of a new storage). */
   beforeFirstSpawn?: () => Promise<void>;
+  /** OCI hooks the embedded service runs (`--hooks-dir`); a service we did not start has none of them. */
+  hooks?: PodmanHooks;
+}
+
+/** OCI hook files for the embedded service, and where they go. */
+export interface PodmanHooks {
+  /**
+   * A private directory of ours (under the runtime directory). Each service gets a subdirectory of its own, named
+   * after its socket: Podman runs every matching hook of its directories, so two cri-podmans must not share one.
+   */
+  root: string;
+  /** The hook files by name (`*.json`, oci-hooks(5)), as JSON values; written before every start of the service. */
+  files: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Podman's own hook directories: `--hooks-dir` replaces them, so the ones that exist are passed along with ours
+ * (containers.conf's `hooks_dir`, when set, is not read).
+ */
+export const DEFAULT_HOOKS_DIRS: readonly string[] = [
+  "/usr/share/containers/oci/hooks.d",
+  "/etc/containers/oci/hooks.d",
+];
+
+/** The global flags that give Podman `ours` and the default directories that exist, in that order (ours win ties). */
+export function hooksDirArgs(ours: string, existingDefaults: readonly string[]): string[] {
+  return [...existingDefaults, ours].flatMap((dir) => ["--hooks-dir", dir]);
 }
 
 /** A start-up failure the user can act on: printed as one line, exit status 2. */
@@ -76,6 +104,8 @@ export class PodmanService {
   #globalArgs: readonly string[] = [];
   /** Whether the service is our child. */
   embedded = false;
+  /** Whether we wrote the hooks directory (removed again on stop). */
+  #hooksWritten = false;
   /** The libpod API version Podman reported at start. */
   apiVersion = "";
 
@@ -102,6 +132,19 @@ export class PodmanService {
   /** The global flags the embedded service runs with. */
   get globalArgs(): readonly string[] {
     return this.#globalArgs;
+  }
+
+  /** The directory of this service's OCI hooks, if it has any (see {@linkcode PodmanHooks}). */
+  get hooksDir(): string | undefined {
+    const hooks = this.#opts.hooks;
+    if (!hooks || Object.keys(hooks.files).length === 0) return undefined;
+    const key = createHash("sha256").update(this.#opts.socketPath).digest("hex").slice(0, 16);
+    return `${hooks.root.replace(/\/+$/, "")}/${key}`;
+  }
+
+  /** Whether Podman runs our OCI hooks: we started the service, with them. */
+  get hooksInstalled(): boolean {
+    return this.embedded && this.hooksDir !== undefined;
   }
 
   /**
@@ -168,6 +211,8 @@ export class PodmanService {
     this.#restartTimer = undefined;
     await this.#killChild();
     if (this.embedded) await rm(this.#pidPath, { force: true });
+    // The hooks serve our service alone; one that outlives us (a crash) keeps them, and the next start rewrites them.
+    if (this.#hooksWritten) await rm(this.hooksDir!, { force: true, recursive: true });
   }
 
   /**
@@ -286,12 +331,20 @@ export class PodmanService {
   }
 
   async #spawn(): Promise<ChildProcess> {
+    const hookArgs = await this.#writeHooks();
     // One generation of the previous log is kept for whoever looks into an earlier failure.
     await rename(this.logPath, `${this.logPath}.1`).catch(() => {});
     const fd = openSync(this.logPath, "a", 0o600);
     try {
       return await new Promise<ChildProcess>((resolve, reject) => {
-        const args = [...this.#globalArgs, "system", "service", "--time=0", `unix://${this.#opts.socketPath}`];
+        const args = [
+          ...hookArgs,
+          ...this.#globalArgs,
+          "system",
+          "service",
+          "--time=0",
+          `unix://${this.#opts.socketPath}`,
+        ];
         const child = spawn(this.#opts.binary, args, {
           stdio: ["ignore", fd, fd],
           detached: true,
@@ -322,6 +375,7 @@ export class PodmanService {
             pid: child.pid,
             socket: this.#opts.socketPath,
             ...(this.#globalArgs.length ? { flags: this.#globalArgs.join(" ") } : {}),
+            ...(hookArgs.length ? { hooks: hookArgs.filter((a) => a !== "--hooks-dir").join(" ") } : {}),
           });
           resolve(child);
         });
@@ -329,6 +383,42 @@ export class PodmanService {
     } finally {
       closeSync(fd); // the child has its own copy
     }
+  }
+
+  /**
+   * Writes the hook files into this service's private hooks directory (each atomically: Podman reads the directory at
+   * every container start) and removes any other hook there; returns the `--hooks-dir` flags.
+   */
+  async #writeHooks(): Promise<string[]> {
+    const dir = this.hooksDir;
+    if (dir === undefined) return [];
+    const files = this.#opts.hooks!.files;
+    try {
+      await ensurePrivateDirectory(dir);
+      const st = await stat(dir);
+      const uid = Deno.uid();
+      if (uid !== null && st.uid !== uid) throw new Error(`it belongs to uid ${st.uid}, not to us (uid ${uid})`);
+      this.#hooksWritten = true;
+      for (const name of await readdir(dir)) {
+        if (!Object.hasOwn(files, name)) await rm(`${dir}/${name}`, { force: true, recursive: true });
+      }
+      for (const [name, content] of Object.entries(files)) {
+        // A name without ".json" is skipped by Podman, so a half-written file is never read.
+        const temp = `${dir}/.${name}.tmp`;
+        await writeFile(temp, JSON.stringify(content, null, 2) + "\n", { mode: 0o600 });
+        await rename(temp, `${dir}/${name}`);
+      }
+    } catch (err) {
+      throw new PodmanStartError(
+        `Cannot write the OCI hooks of the Podman service in "${dir}": ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    const defaults: string[] = [];
+    for (const d of DEFAULT_HOOKS_DIRS) {
+      if (await stat(d).then((st) => st.isDirectory(), () => false)) defaults.push(d);
+    }
+    return hooksDirArgs(dir, defaults);
   }
 
   async #writePidFile(pid: number): Promise<void> {

@@ -227,6 +227,8 @@ export interface LibpodContainerSpec {
   devices?: { path: string }[];
   pidns?: LibpodNamespace;
   ipcns?: LibpodNamespace;
+  /** Network namespace: set only to join a path (a node's host-network pod); otherwise the pod's. */
+  netns?: LibpodNamespace;
   oci_runtime?: string;
   log_configuration?: { driver: string; path?: string };
   resource_limits?: Record<string, unknown>;

@@ -13,6 +13,13 @@
 import { Buffer } from "node:buffer";
 import { MAX_SOCKET_PATH_BYTES } from "../config/rules.ts";
 import { ensurePrivateDirectory } from "../host/runtime_dir.ts";
+import {
+  currentRuntime,
+  dataModuleUrl,
+  mainModuleSource,
+  type RuntimeMode,
+  selfProgramArgv,
+} from "../host/self_program.ts";
 import type { Logger } from "../observability/log.ts";
 
 /** The hidden command of a compiled cri-podman that runs {@linkcode runPortForwardHelper} (see mod.ts). */
@@ -249,45 +256,33 @@ export async function openPodPortForwarder(options: PodPortForwarderOptions): Pr
 }
 
 /**
- * The command that runs the helper for `socketPath` in this run mode:
- * - `deno run mod.ts` or `deno run bundle.js`: `deno run` of the helper's source as a data: URL, needing no
- *   deno.json, node_modules or file of ours, and with no permission beyond its socket and the loopback addresses
- *   (`deno eval` would grant everything);
- * - a `deno compile` binary, which has no `deno` to run: the binary itself with {@linkcode PORT_FORWARD_HELPER_COMMAND}.
+ * The command that runs the helper for `socketPath` in this run mode (see host/self_program.ts): `deno run` of the
+ * helper's source as a data: URL, allowed only its socket and the loopback addresses, or a compiled binary itself with
+ * {@linkcode PORT_FORWARD_HELPER_COMMAND}.
  */
-export function helperArgv(socketPath: string, mode: { standalone: boolean; execPath: string } = currentRuntime()) {
-  if (mode.standalone) return [mode.execPath, PORT_FORWARD_HELPER_COMMAND, socketPath];
-  return [
-    mode.execPath,
-    "run",
-    "--no-config",
-    "--no-lock",
-    "--no-prompt",
-    "--quiet",
-    `--allow-net=127.0.0.1,[::1],unix:${socketPath}`,
-    `--allow-read=${socketPath}`,
-    `--allow-write=${socketPath}`,
-    helperModuleUrl(),
-    socketPath,
-  ];
+export function helperArgv(socketPath: string, mode: RuntimeMode = currentRuntime()): string[] {
+  return selfProgramArgv(
+    {
+      command: PORT_FORWARD_HELPER_COMMAND,
+      moduleUrl: helperModuleUrl,
+      permissions: [
+        `--allow-net=127.0.0.1,[::1],unix:${socketPath}`,
+        `--allow-read=${socketPath}`,
+        `--allow-write=${socketPath}`,
+      ],
+    },
+    [socketPath],
+    mode,
+  );
 }
 
 /** The helper's whole program as a `data:` module: {@linkcode runPortForwardHelper}'s source, called with the arguments. */
 export function helperModuleUrl(): string {
-  helperUrl ??= `data:text/javascript;base64,${
-    Buffer.from(
-      `(${runPortForwardHelper.toString()})(Deno.args).then((code) => Deno.exit(code), (err) => {\n` +
-        `  console.error(err);\n  Deno.exit(1);\n});\n`,
-    ).toString("base64")
-  }`;
+  helperUrl ??= dataModuleUrl(mainModuleSource(runPortForwardHelper));
   return helperUrl;
 }
 
 let helperUrl: string | undefined;
-
-function currentRuntime(): { standalone: boolean; execPath: string } {
-  return { standalone: Deno.build.standalone, execPath: Deno.execPath() };
-}
 
 /** Which namespaces of `pid` differ from ours; throws when the process is gone. */
 interface NamespaceFacts {

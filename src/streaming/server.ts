@@ -10,6 +10,7 @@ import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import { chmod, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../observability/log.ts";
@@ -45,6 +46,12 @@ export interface StreamingServerOptions {
   address: string;
   /** TCP port; 0 = a free one. */
   port: number;
+  /**
+   * Listen on this unix socket instead of address:port, and give URLs with `advertisedPort` (a node: its relay
+   * listens on address:advertisedPort inside the node and carries connections here, see src/node/stream_relay.ts).
+   */
+  unixPath?: string;
+  advertisedPort?: number;
   /** PEM certificate and key for HTTPS; plain HTTP without. */
   tls?: { cert: string; key: string } | undefined;
   tokenTtlMs: number;
@@ -138,17 +145,21 @@ export async function startStreamingServer(opts: StreamingServerOptions): Promis
     running.add(run);
   });
 
+  if (opts.unixPath !== undefined) await rm(opts.unixPath, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port, opts.address, () => {
+    const listening = () => {
       server.off("error", reject);
       resolve();
-    });
+    };
+    if (opts.unixPath !== undefined) server.listen(opts.unixPath, listening);
+    else server.listen(opts.port, opts.address, listening);
   });
-  const { port } = server.address() as AddressInfo;
+  if (opts.unixPath !== undefined) await chmod(opts.unixPath, 0o600);
+  const port = opts.unixPath !== undefined ? opts.advertisedPort ?? 0 : (server.address() as AddressInfo).port;
   const host = opts.address.includes(":") ? `[${opts.address}]` : opts.address;
   const baseUrl = `${opts.tls ? "https" : "http"}://${host}:${port}`;
-  opts.log.info("serving streams", { url: baseUrl });
+  opts.log.info("serving streams", { url: baseUrl, ...(opts.unixPath ? { via: opts.unixPath } : {}) });
   return {
     urls: { url: (request) => `${baseUrl}/${request.kind}/${tokens.issue(request)}` },
     baseUrl,

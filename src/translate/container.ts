@@ -32,6 +32,7 @@ import {
   containerLabels,
 } from "./labels.ts";
 import { toCriImageId } from "./image_ref.ts";
+import { MASKED_PATHS_ANNOTATION, ociPathsAnnotations, READONLY_PATHS_ANNOTATION } from "./oci_paths_hook.ts";
 import { signalNumber, toCriSignal } from "./signals.ts";
 import { rfc3339ToNanos } from "./time.ts";
 
@@ -54,6 +55,8 @@ export interface StoredContainer {
 export interface ContainerSpecContext {
   sandboxId: string;
   sandboxConfig: PodSandboxConfig;
+  /** When serving a node: its network namespace file, which a host-network sandbox's containers join. */
+  nodeNetns?: string;
   /** The resolved image. */
   image: LibpodImageInspect;
   /** OCI runtime of the sandbox's handler ("" = Podman's default). */
@@ -64,9 +67,17 @@ export interface ContainerSpecContext {
   apparmorEnabled?: boolean;
   /** The lowest oom_score_adj this unprivileged process may give a child (its own). */
   minOomScoreAdj: number;
+  /**
+   * Whether Podman runs cri-podman's OCI hook that applies custom read-only and masked paths (translate/
+   * oci_paths_hook.ts): only the embedded service is started with it.
+   */
+  ociPathsHook?: boolean;
 }
 
-/** The read-only paths Podman 4.3 applies itself (kubelet's default list is the same set). */
+/**
+ * The read-only paths Podman 4.3 applies itself (kubelet's default list is the same set). Any other needs the OCI
+ * hook of translate/oci_paths_hook.ts.
+ */
 export const PODMAN_READONLY_PATHS: readonly string[] = [
   "/proc/asound",
   "/proc/bus",
@@ -138,12 +149,7 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
     throw invalid("config.linux.security_context.run_as_group needs run_as_user or run_as_username");
   }
   sc?.readonlyPaths.forEach((path, i) => {
-    if (!PODMAN_READONLY_PATHS.includes(path)) {
-      throw invalid(
-        `config.linux.security_context.readonly_paths[${i}] "${path}" is not supported: Podman 4.3 can make only ` +
-          `its default paths read-only (${PODMAN_READONLY_PATHS.join(", ")})`,
-      );
-    }
+    if (!path.startsWith("/")) throw invalid(`${SECURITY_CONTEXT}.readonly_paths[${i}] "${path}" must be absolute`);
   });
   const ns = sc?.namespaceOptions;
   if (ns?.pid === NamespaceMode.TARGET && !ns.targetId) {
@@ -241,7 +247,7 @@ export function toLibpodContainerSpec(
     httpproxy: false,
     env_host: false,
     labels: containerLabels(toJsonString(ContainerConfigSchema, config), ctx.sandboxId, logPath, imageId),
-    annotations: { ...config.annotations },
+    annotations: withoutOciPathsAnnotations(config.annotations),
     terminal: config.tty,
     stdin: config.stdin,
   };
@@ -262,6 +268,19 @@ export function toLibpodContainerSpec(
     // kubelet sends the default masked/readonly lists, or none for procMount Unmasked.
     if (sc.maskedPaths.length === 0 && sc.readonlyPaths.length === 0) spec.unmask = ["ALL"];
     else if (sc.maskedPaths.length > 0) spec.mask = [...sc.maskedPaths];
+    if (needsOciPathsHook(config)) {
+      // Podman's own lists are then replaced by the CRI's, both exactly; mask/unmask above are harmless.
+      if (!ctx.ociPathsHook) {
+        const custom = sc.readonlyPaths.filter((p) => !PODMAN_READONLY_PATHS.includes(p));
+        throw new CriError(
+          "FailedPrecondition",
+          `${SECURITY_CONTEXT}.readonly_paths ${JSON.stringify(custom)}: Podman 4.3 can make only its default paths ` +
+            `read-only (${PODMAN_READONLY_PATHS.join(", ")}); custom readonly_paths need the embedded Podman ` +
+            "service (podman.embedded_service), which cri-podman starts with an OCI hook that applies them",
+        );
+      }
+      spec.annotations = { ...spec.annotations, ...ociPathsAnnotations(sc.readonlyPaths, sc.maskedPaths) };
+    }
   }
   const stop = signalNumber(config.stopSignal);
   if (stop !== undefined) spec.stop_signal = stop;
@@ -285,6 +304,9 @@ export function toLibpodContainerSpec(
   else if (ns?.pid === NamespaceMode.TARGET) spec.pidns = { nsmode: "container", value: ns.targetId };
   else if (ns?.pid === NamespaceMode.CONTAINER) spec.pidns = { nsmode: "private" };
   if (ns?.ipc === NamespaceMode.NODE || sandboxNs?.ipc === NamespaceMode.NODE) spec.ipcns = { nsmode: "host" };
+  // A node's host-network pod: Podman 4.3 pods take no network namespace path ("pods presently do not support network
+  // mode path"), so the pod leaves the network namespace unshared and each container joins the node's.
+  if (hostNetwork && ctx.nodeNetns) spec.netns = { nsmode: "path", value: ctx.nodeNetns };
   if (ctx.ociRuntime) spec.oci_runtime = ctx.ociRuntime;
   spec.log_configuration = logPath ? { driver: "k8s-file", path: logPath } : { driver: "k8s-file" };
   const res = config.linux?.resources;
@@ -296,6 +318,25 @@ export function toLibpodContainerSpec(
     }
   }
   return spec;
+}
+
+/**
+ * Whether a container's read-only paths need the OCI hook: an unprivileged container with a readonly_paths entry
+ * outside {@linkcode PODMAN_READONLY_PATHS}. kubelet's defaults (and procMount Unmasked) never do, so they cost no hook
+ * run (~50 ms of Deno start per container start).
+ */
+export function needsOciPathsHook(config: ContainerConfig): boolean {
+  const sc = config.linux?.securityContext;
+  if (!sc || sc.privileged) return false;
+  return sc.readonlyPaths.some((p) => !PODMAN_READONLY_PATHS.includes(p));
+}
+
+/** A container's CRI annotations without the two the hook reads: only we may set those (an empty list unmasks all). */
+function withoutOciPathsAnnotations(annotations: Record<string, string>): Record<string, string> {
+  const out = { ...annotations };
+  delete out[READONLY_PATHS_ANNOTATION];
+  delete out[MASKED_PATHS_ANNOTATION];
+  return out;
 }
 
 /** An unprivileged process cannot give a child an oom_score_adj below its own: clamp into [own, 1000]. */

@@ -29,6 +29,7 @@ import {
   factsFromList,
   localhostSeccompProfile,
   matchesContainerFilter,
+  needsOciPathsHook,
   PODMAN_READONLY_PATHS,
   readStoredContainer,
   resolveArgv,
@@ -43,6 +44,7 @@ import {
   toLinuxResources,
   validateContainerConfig,
 } from "./container.ts";
+import { MASKED_PATHS_ANNOTATION, READONLY_PATHS_ANNOTATION } from "./oci_paths_hook.ts";
 import {
   CONTAINER_CONFIG,
   CONTAINER_IMAGE_ID,
@@ -837,6 +839,80 @@ Deno.test("toLibpodContainerSpec()", async (t) => {
     );
   }
 
+  const HOOKED = { ociPathsHook: true };
+  const pathsRule: [string, ConfigInit, Partial<ContainerSpecContext>, Record<string, string> | undefined][] = [
+    ["kubelet's default paths", {}, HOOKED, undefined],
+    ["kubelet's default paths, without the hook", {}, {}, undefined],
+    ["procMount Unmasked (no paths)", withSc({ maskedPaths: [], readonlyPaths: [] }), HOOKED, undefined],
+    ["a subset of Podman's read-only paths", withSc({ readonlyPaths: ["/proc/sys"] }), HOOKED, undefined],
+    [
+      "critest's readonly_paths [/tmp] without masked paths",
+      withSc({ maskedPaths: [], readonlyPaths: ["/tmp"] }),
+      HOOKED,
+      { [READONLY_PATHS_ANNOTATION]: '["/tmp"]', [MASKED_PATHS_ANNOTATION]: "[]" },
+    ],
+    [
+      "a custom path among the defaults, with masked paths",
+      withSc({ maskedPaths: ["/proc/kcore", "/etc/shadow"], readonlyPaths: [...READONLY_PATHS, "/etc"] }),
+      HOOKED,
+      {
+        [READONLY_PATHS_ANNOTATION]: JSON.stringify([...READONLY_PATHS, "/etc"]),
+        [MASKED_PATHS_ANNOTATION]: '["/proc/kcore","/etc/shadow"]',
+      },
+    ],
+    [
+      "a privileged container with a custom path (ignored, as containerd does)",
+      withSc({ privileged: true, readonlyPaths: ["/tmp"] }),
+      {},
+      undefined,
+    ],
+  ];
+  for (const [what, patch, ctx, expected] of pathsRule) {
+    await t.step(
+      `toLibpodContainerSpec() ${expected ? "sets" : "sets no"} hook annotations for ${what}`,
+      () => {
+        const s = spec(patch, ctx);
+        const got = Object.fromEntries(
+          Object.entries(s.annotations ?? {}).filter(([k]) =>
+            k === READONLY_PATHS_ANNOTATION || k === MASKED_PATHS_ANNOTATION
+          ),
+        );
+        assert.deepEqual(got, expected ?? {});
+        assert.equal(needsOciPathsHook(containerConfig(patch)), expected !== undefined);
+        // The CRI's own annotations are kept.
+        assert.equal(s.annotations?.["io.kubernetes.container.hash"], "1a2b3c4d");
+      },
+    );
+  }
+
+  await t.step("toLibpodContainerSpec() keeps mask/unmask as without the hook for a custom read-only path", () => {
+    const s = spec(withSc({ maskedPaths: ["/proc/kcore"], readonlyPaths: ["/tmp"] }), HOOKED);
+    assert.deepEqual(s.mask, ["/proc/kcore"]);
+    assert.equal(s.unmask, undefined);
+  });
+
+  await t.step(
+    "toLibpodContainerSpec() refuses a custom read-only path without the hook (an external Podman), naming it",
+    () => {
+      assert.throws(() => spec(withSc({ readonlyPaths: [...READONLY_PATHS, "/tmp"] })), (err: unknown) => {
+        assert.ok(err instanceof CriError, `expected a CriError, got ${String(err)}`);
+        assert.equal(err.code, "FailedPrecondition");
+        assert.match(err.message, /readonly_paths \["\/tmp"\]/);
+        assert.match(err.message, /custom readonly_paths need the embedded Podman service/);
+        return true;
+      });
+    },
+  );
+
+  await t.step("toLibpodContainerSpec() drops the hook's annotations when the CRI config sets them itself", () => {
+    const forged = { [READONLY_PATHS_ANNOTATION]: "[]", [MASKED_PATHS_ANNOTATION]: "[]", keep: "me" };
+    const plain = spec({ annotations: forged }, HOOKED);
+    assert.deepEqual(plain.annotations, { keep: "me" }, "nobody but us unmasks /proc");
+    const hooked = spec({ annotations: forged, ...withSc({ readonlyPaths: ["/tmp"] }) }, HOOKED);
+    assert.equal(hooked.annotations?.[READONLY_PATHS_ANNOTATION], '["/tmp"]');
+    assert.equal(hooked.annotations?.[MASKED_PATHS_ANNOTATION], JSON.stringify(MASKED_PATHS));
+  });
+
   await t.step("toLibpodContainerSpec() sends the stop signal as its number, and none for RUNTIME_DEFAULT", () => {
     assert.equal(spec({ stopSignal: Signal.SIGQUIT }).stop_signal, 3);
     assert.equal(spec({ stopSignal: Signal.SIGRTMINPLUS3 }).stop_signal, 37);
@@ -1576,7 +1652,7 @@ Deno.test("validateContainerConfig() security-context rules the CRI states", asy
     });
     assert.equal(validateContainerConfig(withUser), withUser);
   });
-  await t.step("validateContainerConfig() accepts kubelet's read-only paths and refuses others, naming them", () => {
+  await t.step("validateContainerConfig() accepts absolute read-only paths and refuses others, naming them", () => {
     const defaults = create(ContainerConfigSchema, {
       ...base,
       linux: { securityContext: { readonlyPaths: [...PODMAN_READONLY_PATHS] } },
@@ -1586,7 +1662,12 @@ Deno.test("validateContainerConfig() security-context rules the CRI states", asy
       ...base,
       linux: { securityContext: { readonlyPaths: ["/proc/sys", "/tmp"] } },
     });
-    assert.throws(() => validateContainerConfig(custom), /readonly_paths\[1\] "\/tmp" is not supported/);
+    assert.equal(validateContainerConfig(custom), custom, "whether the hook can apply it is decided with the spec");
+    const relative = create(ContainerConfigSchema, {
+      ...base,
+      linux: { securityContext: { readonlyPaths: ["/proc/sys", "tmp"] } },
+    });
+    assertInvalid(() => validateContainerConfig(relative), 'readonly_paths[1] "tmp" must be absolute');
   });
 });
 

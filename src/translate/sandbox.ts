@@ -41,6 +41,11 @@ export interface SandboxSpecOptions {
   infraImage: string;
   /** The node's host name: a pod without one gets it, as under containerd (Podman would use the pod's long name). */
   nodeHostname?: string;
+  /**
+   * When serving a node: its network namespace file, which host-network pods' containers join instead of the network
+   * namespace of the Podman service (the user's own, outside the node).
+   */
+  nodeNetns?: string;
 }
 
 /** A sandbox's facts as stored in its pod's labels. */
@@ -172,7 +177,8 @@ export function toLibpodPodSpec(
   const hostNetwork = isHostNetwork(config);
   // Unset options are the proto's zero values: POD for every namespace. kubelet sends pid CONTAINER (one PID
   // namespace per container) unless the pod shares its process namespace; NODE is the host's.
-  const shared = ["net", "uts"];
+  // A node's host-network pod shares no network namespace: its containers join the node's (see toLibpodContainerSpec).
+  const shared = hostNetwork && opts.nodeNetns ? ["uts"] : ["net", "uts"];
   if (ns?.ipc !== NamespaceMode.NODE) shared.push("ipc");
   if (ns?.pid !== NamespaceMode.CONTAINER) shared.push("pid");
   const spec: LibpodPodSpec = {

@@ -48,6 +48,11 @@ export interface CriServer extends AsyncDisposable {
   stop(): Promise<number>;
 }
 
+/** The `deno` arguments that run `argv` inside the node through `mod.ts node`. */
+export function nodeCommandArgs(argv: readonly string[]): string[] {
+  return ["run", "--allow-all", "--config", DENO_JSON, MOD_TS, "node", "--", ...argv];
+}
+
 /** Starts cri-podman on a fresh socket in a temp dir and waits until Version answers. */
 export async function startCriServer(opts: CriServerOptions): Promise<CriServer> {
   const dir: TempDir = await makeTempDir("cri");

@@ -44,6 +44,8 @@ export async function createContainer(
     cgroupsAvailable: controllers.includes("memory") && controllers.includes("cpu"),
     apparmorEnabled: host.security?.apparmorEnabled ?? false,
     minOomScoreAdj: ctx.state.minOomScoreAdj,
+    ociPathsHook: ctx.state.ociPathsHook,
+    ...(ctx.state.nodeNetns ? { nodeNetns: ctx.state.nodeNetns } : {}),
   });
   for (const check of plan.hostPaths) await checkHostPath(check);
   if (plan.logDirectory) {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { ContainerState, NamespaceMode } from "../../gen/runtime/v1/api_pb.ts";
 import type { LibpodContainerSpec } from "../../podman/types.ts";
+import { MASKED_PATHS_ANNOTATION, READONLY_PATHS_ANNOTATION } from "../../translate/oci_paths_hook.ts";
 import { type InProcessCri, startInProcessCri } from "../../../tests/harness/in_process_cri.ts";
 import {
   type CallWith,
@@ -172,6 +173,41 @@ Deno.test("createContainer() with the host's IPC namespace needs /dev/mqueue", a
     );
     assert.equal(cri.fake.callsOf("containers.create").length, 0, "refused before Podman (which would panic)");
   }
+});
+
+Deno.test("createContainer() applies custom readonly_paths through the OCI hook, when Podman runs it", async (t) => {
+  const custom = app({ linux: { securityContext: { readonlyPaths: ["/tmp"], maskedPaths: ["/proc/kcore"] } } });
+  await t.step("the embedded Podman runs the hook: the container carries both lists as annotations", async () => {
+    await using cri = await startInProcessCri();
+    cri.state.ociPathsHook = true;
+    const podSandboxId = await sandbox(cri);
+    const { containerId } = await cri.runtime.createContainer({ podSandboxId, config: custom });
+    const annotations = cri.fake.containers_.get(containerId)?.spec?.annotations;
+    assert.equal(annotations?.[READONLY_PATHS_ANNOTATION], '["/tmp"]');
+    assert.equal(annotations?.[MASKED_PATHS_ANNOTATION], '["/proc/kcore"]');
+    // The CRI view shows the config's own annotations, not ours.
+    const s = await cri.runtime.containerStatus({ containerId });
+    assert.deepEqual(s.status?.annotations, {});
+  });
+  await t.step("an external Podman does not: FAILED_PRECONDITION naming the fix, nothing created", async () => {
+    await using cri = await startInProcessCri({ podmanEmbedded: false });
+    const podSandboxId = await sandbox(cri);
+    await assert.rejects(
+      cri.runtime.createContainer({ podSandboxId, config: custom }),
+      rejectsWith(status.FAILED_PRECONDITION, /readonly_paths \["\/tmp"\].*need the embedded Podman service/),
+    );
+    assert.equal(cri.fake.callsOf("containers.create").length, 0);
+  });
+  await t.step("kubelet's default paths need no hook either way", async () => {
+    await using cri = await startInProcessCri({ podmanEmbedded: false });
+    const podSandboxId = await sandbox(cri);
+    const defaults = app({
+      linux: { securityContext: { readonlyPaths: ["/proc/sys"], maskedPaths: ["/proc/kcore"] } },
+    });
+    const { containerId } = await cri.runtime.createContainer({ podSandboxId, config: defaults });
+    const annotations = cri.fake.containers_.get(containerId)?.spec?.annotations ?? {};
+    assert.equal(READONLY_PATHS_ANNOTATION in annotations, false);
+  });
 });
 
 Deno.test("createContainer() answers FAILED_PRECONDITION when Podman reports no /dev/mqueue", async () => {

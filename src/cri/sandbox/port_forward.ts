@@ -3,6 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CriError } from "../../errors.ts";
 import type { RpcContext } from "../context.ts";
 import { getSandbox } from "../lookup.ts";
+import { isHostNetwork } from "../../translate/sandbox.ts";
 
 /**
  * PortForward returns the URL of cri-podman's streaming server where the client forwards connections to ports of the
@@ -20,7 +21,7 @@ export async function portForward(
       throw new CriError("InvalidArgument", `port[${i}] ${port} is not a port number (1–65535)`);
     }
   });
-  const { pod } = await getSandbox(ctx, req.podSandboxId);
+  const { pod, stored } = await getSandbox(ctx, req.podSandboxId);
   const infra = pod.InfraContainerID
     ? await ctx.podman.containers.inspect(pod.InfraContainerID, { signal: ctx.signal })
     : undefined;
@@ -30,7 +31,10 @@ export async function portForward(
   const url = ctx.streaming.url({
     kind: "portforward",
     sandboxId: pod.Id,
-    infraPid: infra.State.Pid,
+    // A node's host-network pod: its containers are in the node's network namespace, its infra container is not.
+    infraPid: ctx.state.nodeNetnsPid && stored && isHostNetwork(stored.config)
+      ? ctx.state.nodeNetnsPid
+      : infra.State.Pid,
     ports: [...req.port],
   });
   return { url };

@@ -40,6 +40,7 @@ export async function runPodSandbox(
     networkName: ctx.config.pods.network,
     infraImage: ctx.config.pods.infra_image,
     nodeHostname: ctx.state.nodeHostname,
+    ...(ctx.state.nodeNetns ? { nodeNetns: ctx.state.nodeNetns } : {}),
   });
   let id: string;
   try {
