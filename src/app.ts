@@ -410,7 +410,7 @@ async function startNode(
     throw new StartupError("The node has no network namespace: Podman's rootless-netns file is missing");
   }
   const relay = await startStreamRelay({
-    holderPid: holder.pid,
+    holder,
     address: config.streaming.address,
     port: config.streaming.port,
     socketPath: streamSocket,

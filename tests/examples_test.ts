@@ -110,4 +110,12 @@ Deno.test("examples: crictl.yaml points at the default socket, the systemd unit'
   assert.ok(script > 0, "the bundle line names the bundle");
   assert.equal(parseCli(bundleLine.slice(script + 1)).command, "serve");
   assert.ok(bundleLine.some((a) => a.startsWith("--v8-flags=")), "with the V8 flags cri-podman ships with");
+
+  // The node's unit: the same, serving a node (tests/node_test.ts runs examples/kubelet/ inside a node).
+  const nodeUnit = await read("cri-podman-node.service");
+  const nodeExec = /^ExecStart=(.+)$/m.exec(nodeUnit)?.[1]?.split(/\s+/) ?? [];
+  assert.equal(nodeExec[0], "/usr/local/bin/cri-podman");
+  const nodeCli = parseCli(nodeExec.slice(1));
+  assert.equal(nodeCli.command, "serve");
+  assert.equal(nodeCli.flags["node"], true);
 });

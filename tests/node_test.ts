@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { ContainerState, NamespaceMode } from "../src/gen/runtime/v1/api_pb.ts";
+import { defaultConfig } from "../src/config/schema.ts";
 import { NODE_KEEPER_NAME } from "../src/node/keeper.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "./harness/busybox_image.ts";
 import { type CriServer, nodeCommandArgs, startCriServer } from "./harness/cri_server.ts";
@@ -193,6 +194,47 @@ Deno.test("node: pod IPs, hostPorts, host-network pods and streaming URLs all an
       assert.equal((await inNode(["readlink", "/proc/self/ns/net"])).trim(), nodeNet);
       assert.equal((await inNode(["sh", "-c", "echo $CRI_PODMAN_IN_NODE; id -u"])).trim(), "1\n0");
     });
+    await t.step("examples/kubelet/run-kubelet.sh starts kubelet inside the node, configured for it", async () => {
+      // A stand-in kubelet (no kubelet here): it reports where it runs, as whom, with what.
+      const fake = `${dir.path}/fake-kubelet`;
+      await Deno.writeTextFile(
+        fake,
+        '#!/bin/sh\necho "netns=$(readlink /proc/self/ns/net) uid=$(id -u) in_node=$CRI_PODMAN_IN_NODE"\n' +
+          'for a in "$@"; do echo "arg=$a"; done\n',
+        { mode: 0o755 },
+      );
+      const state = `${dir.path}/kubelet`;
+      const out = await new Deno.Command("bash", {
+        args: [new URL("../examples/kubelet/run-kubelet.sh", import.meta.url).pathname, "--v=2"],
+        env: {
+          KUBELET: fake,
+          KUBECONFIG_FILE: `${dir.path}/kubeconfig`,
+          KUBELET_STATE: state,
+          CRI_PODMAN: `${Deno.execPath()} run --allow-all --config ${DENO_JSON} ${MOD_TS}`,
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.match(text, new RegExp(`^netns=${nodeNet.replace(/[[\]]/g, "\\$&")} uid=0 in_node=1$`, "m"));
+      for (
+        const arg of [`--config=${state}/config.yaml`, `--root-dir=${state}/root`, "--node-ip=10.0.2.100", "--v=2"]
+      ) {
+        assert.ok(text.includes(`arg=${arg}\n`), `kubelet gets ${arg}`);
+      }
+      const config = await Deno.readTextFile(`${state}/config.yaml`);
+      const runtimeDir = Deno.env.get("XDG_RUNTIME_DIR") ?? `/run/user/${Deno.uid()}`;
+      const endpoint = `unix://${defaultConfig(runtimeDir).listen}`;
+      assert.match(config, new RegExp(`^containerRuntimeEndpoint: ${endpoint}$`, "m"), "cri-podman's default socket");
+      assert.match(config, new RegExp(`^imageServiceEndpoint: ${endpoint}$`, "m"));
+      assert.match(config, /^featureGates:\n {2}KubeletInUserNamespace: true$/m);
+      assert.match(config, /^cgroupDriver: cgroupfs$/m);
+      assert.match(config, /^cgroupsPerQOS: false$/m);
+      assert.match(config, new RegExp(`^podLogsDir: "${state}/pod-logs"$`, "m"));
+      assert.equal(/@[A-Z_]+@/.test(config), false, "every placeholder replaced");
+    });
+
     await t.step("serve started inside the node refuses, naming the way to serve a node", async () => {
       const out = await new Deno.Command(Deno.execPath(), {
         args: nodeCommandArgs([Deno.execPath(), "run", "--allow-all", "--config", DENO_JSON, MOD_TS, "serve"]),

@@ -25,7 +25,7 @@ export const COMMANDS = [
   },
   {
     name: "node",
-    summary: "Run a command inside the node (Podman's user and rootless network namespace): node [-- COMMAND...]",
+    summary: "Run a command inside the node, e.g. kubelet, crictl or critest: node -- COMMAND ARGS (none: a shell)",
   },
   { name: "help", summary: "Print every flag and configuration key (also --help, -h)" },
 ] as const satisfies readonly CommandDoc[];

@@ -143,7 +143,7 @@ Deno.test("parseCli() errors", async (t) => {
     [
       "a command close to nothing, listing the commands",
       ["start"],
-      'Unknown command "start" (expected one of serve, version, config, doctor, help); see cri-podman --help',
+      'Unknown command "start" (expected one of serve, version, config, doctor, node, help); see cri-podman --help',
     ],
     ["a second positional argument", ["serve", "now"], 'Unexpected argument "now"; see cri-podman --help'],
     [

@@ -52,6 +52,7 @@ Deno.test("resolveConfig() defaults", async (t) => {
     assert.deepEqual(config, {
       listen: "/run/user/2000/cri-podman/cri-podman.sock",
       shutdown_grace_seconds: 10,
+      node: false,
       podman: {
         socket: "/run/user/2000/podman/podman.sock",
         embedded_service: true,

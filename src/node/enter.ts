@@ -11,10 +11,24 @@ import { ensureNodeKeeper } from "./keeper.ts";
 /** The signals passed on to the command. */
 const FORWARDED: readonly Deno.Signal[] = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
 
-/** The nsenter command line that runs `argv` in the holder's namespaces, in `cwd` (pure). */
-export function nodeEnterArgv(holderPid: number, cwd: string, argv: readonly string[]): string[] {
-  // --preserve-credentials: keep our uid, which the user namespace maps to 0 (as `podman unshare` shows it).
-  return ["nsenter", "-t", String(holderPid), "-U", "-m", "-n", "--preserve-credentials", `--wd=${cwd}`, "--", ...argv];
+/**
+ * The nsenter command line that runs `argv` in the node, in `cwd` (pure): the holder's user and network namespaces,
+ * and the mount namespace of `mountPid` (Podman's own, see {@linkcode NodeHolder.mountPid}).
+ */
+export function nodeEnterArgv(node: { pid: number; mountPid: number }, cwd: string, argv: readonly string[]): string[] {
+  return [
+    "nsenter",
+    "-t",
+    String(node.pid),
+    "-U",
+    "-n",
+    `--mount=/proc/${node.mountPid}/ns/mnt`,
+    // Keep our uid, which the user namespace maps to 0 (as `podman unshare` shows it).
+    "--preserve-credentials",
+    `--wd=${cwd}`,
+    "--",
+    ...argv,
+  ];
 }
 
 /** What runs when no command is given: the user's shell. */
@@ -43,7 +57,7 @@ export async function runInNode(
   host: { env: Record<string, string>; runtimeDir: string; cwd: string },
 ): Promise<number> {
   const holder = await ensureNode(config, host);
-  const [cmd, ...args] = nodeEnterArgv(holder.pid, host.cwd, argv.length > 0 ? argv : defaultNodeCommand(host.env));
+  const [cmd, ...args] = nodeEnterArgv(holder, host.cwd, argv.length > 0 ? argv : defaultNodeCommand(host.env));
   const child = new Deno.Command(cmd!, {
     args,
     env: { ...holder.env, [IN_NODE_ENV_VAR]: "1" },

@@ -36,6 +36,13 @@ export interface NodeHolderOptions {
 /** The running holder: its pid and the environment a command entering it gets. */
 export interface NodeHolder {
   pid: number;
+  /**
+   * The process whose mount namespace the node uses: Podman's pause process (its user namespace's first process), so
+   * that what kubelet mounts (secret and emptyDir tmpfs volumes, critest's propagation mounts) is where Podman makes
+   * containers from. The holder's own (`podman unshare --rootless-netns` makes a private one) would hide them. The
+   * holder itself when the pause process cannot be found.
+   */
+  mountPid: number;
   env: Record<string, string>;
   /** Whether this call started it. */
   started: boolean;
@@ -64,7 +71,12 @@ export async function ensureNodeHolder(opts: NodeHolderOptions): Promise<NodeHol
   const record = await readPidRecord(pidPath);
   if (record && (await processStartTime(record.pid)) === record.startTime) {
     if (await inRootlessNetns(record.pid, opts.runtimeDir)) {
-      return { pid: record.pid, env: await holderEnv(record.pid), started: false };
+      return {
+        pid: record.pid,
+        mountPid: await podmanMountPid(record.pid, opts.runtimeDir),
+        env: await holderEnv(record.pid),
+        started: false,
+      };
     }
     try {
       Deno.kill(record.pid, "SIGTERM"); // ours by pid and start time; its namespace is not the node's any more
@@ -83,7 +95,19 @@ export async function ensureNodeHolder(opts: NodeHolderOptions): Promise<NodeHol
         "(podman pod ps --filter name=cri-podman-node)",
     );
   }
-  return { pid, env: await holderEnv(pid), started: true };
+  return { pid, mountPid: await podmanMountPid(pid, opts.runtimeDir), env: await holderEnv(pid), started: true };
+}
+
+/** Podman's pause process when it shares the holder's user namespace (see {@linkcode NodeHolder.mountPid}). */
+async function podmanMountPid(holderPid: number, runtimeDir: string): Promise<number> {
+  const pause = Number((await Deno.readTextFile(`${runtimeDir}/libpod/tmp/pause.pid`).catch(() => "")).trim());
+  if (!Number.isInteger(pause) || pause <= 0) return holderPid;
+  try {
+    const same = Deno.readLinkSync(`/proc/${pause}/ns/user`) === Deno.readLinkSync(`/proc/${holderPid}/ns/user`);
+    return same ? pause : holderPid;
+  } catch {
+    return holderPid;
+  }
 }
 
 /** Starts `podman unshare --rootless-netns sh -c 'echo $$ > FILE; exec sleep infinity'` and returns the sleep's pid. */

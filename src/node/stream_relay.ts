@@ -100,20 +100,19 @@ export interface StreamRelay {
 
 /** Starts the relay in the holder's namespaces; resolves once it listens. */
 export function startStreamRelay(opts: {
-  holderPid: number;
+  holder: { pid: number; mountPid: number };
   address: string;
   port: number;
   socketPath: string;
   onExit: (detail: string) => void;
   /** Where the relay's complaints go (one per line), once it listens. */
   onMessage: (line: string) => void;
+  /** How the relay's command enters the node (default: nsenter through the holder; tests run it where they are). */
+  enter?: (argv: string[]) => string[];
 }): Promise<StreamRelay> {
   const program = streamRelayProgram(opts.address, opts.socketPath);
-  const argv = nodeEnterArgv(
-    opts.holderPid,
-    "/",
-    selfProgramArgv(program, [opts.address, String(opts.port), opts.socketPath]),
-  );
+  const relayArgv = selfProgramArgv(program, [opts.address, String(opts.port), opts.socketPath]);
+  const argv = (opts.enter ?? ((a) => nodeEnterArgv(opts.holder, "/", a)))(relayArgv);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   let listening = false;

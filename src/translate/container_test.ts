@@ -594,6 +594,15 @@ Deno.test("toLibpodContainerSpec()", async (t) => {
     assert.equal(s.env !== undefined && "HOSTNAME" in s.env, false);
   });
 
+  await t.step("toLibpodContainerSpec() joins a node's network namespace by path in its host-network pods only", () => {
+    const nodeNetns = "/run/user/1/netns/rootless-netns-0";
+    const host = spec({}, { sandboxConfig: sandboxConfig({ network: NamespaceMode.NODE }), nodeNetns });
+    assert.deepEqual(host.netns, { nsmode: "path", value: nodeNetns });
+    assert.equal("netns" in spec({}, { nodeNetns }), false, "a pod-network container keeps its pod's namespace");
+    const notNode = spec({}, { sandboxConfig: sandboxConfig({ network: NamespaceMode.NODE }) });
+    assert.equal("netns" in notNode, false, "without a node, the pod's (the host's) namespace");
+  });
+
   await t.step("toLibpodContainerSpec() sets no HOSTNAME when the sandbox has no hostname", () => {
     const s = spec({}, { sandboxConfig: sandboxConfig({}, "") });
     assert.equal(s.env !== undefined && "HOSTNAME" in s.env, false);

@@ -458,6 +458,21 @@ Deno.test("toLibpodPodSpec()", async (t) => {
     assert.ok(!("portmappings" in spec));
   });
 
+  await t.step(
+    "toLibpodPodSpec() shares no network namespace in a node's host-network pod (its containers join the node's)",
+    () => {
+      const spec = podSpec(namespaces({ network: NamespaceMode.NODE }), { ...OPTS, nodeNetns: "/run/user/1/netns/r" });
+      assert.deepEqual(spec.netns, { nsmode: "host" });
+      assert.deepEqual(spec.utsns, { nsmode: "host" });
+      assert.equal(spec.shared_namespaces?.includes("net"), false);
+      assert.equal(spec.shared_namespaces?.includes("uts"), true);
+      // A pod network of a node still shares its bridge namespace as always.
+      const bridge = podSpec({}, { ...OPTS, nodeNetns: "/run/user/1/netns/r" });
+      assert.deepEqual(bridge.netns, { nsmode: "bridge" });
+      assert.equal(bridge.shared_namespaces?.includes("net"), true);
+    },
+  );
+
   await t.step("toLibpodPodSpec() copies the DNS servers, searches and options", () => {
     const config = sandboxConfig({
       dnsConfig: {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
+import { NamespaceMode } from "../../gen/runtime/v1/api_pb.ts";
 import { startInProcessCri } from "../../../tests/harness/in_process_cri.ts";
 import {
   refusesUnknownAndEmptyContainerId,
@@ -114,6 +115,21 @@ Deno.test("portForward() returns a URL naming the sandbox's infra process and th
     infraPid: infra.pid,
     ports: [80, 8080],
   });
+});
+
+Deno.test("portForward() into a node's host-network pod names a process in the node, not the infra", async () => {
+  await using cri = await startInProcessCri();
+  cri.state.nodeNetns = "/run/user/1000/netns/rootless-netns-0";
+  cri.state.nodeNetnsPid = 4242;
+  const hostNet = await runSandbox(cri, "hostnet", {
+    linux: { securityContext: { namespaceOptions: { network: NamespaceMode.NODE } } },
+  });
+  const { url } = await cri.runtime.portForward({ podSandboxId: hostNet, port: [8080] });
+  assert.equal((cri.tokens.take(tokenOf(url), "portforward") as { infraPid: number }).infraPid, 4242);
+  const bridged = await runSandbox(cri, "bridged");
+  const infra = cri.fake.containers_.get(cri.fake.pods_.get(bridged)!.infraId)!;
+  const other = await cri.runtime.portForward({ podSandboxId: bridged, port: [8080] });
+  assert.equal((cri.tokens.take(tokenOf(other.url), "portforward") as { infraPid: number }).infraPid, infra.pid);
 });
 
 Deno.test("portForward() refuses a port out of range, an unknown sandbox and a stopped one", async () => {
