@@ -1,9 +1,9 @@
 /**
- * The node's holder: one long-lived process inside Podman's user namespace, its rootless network namespace and the
- * mount namespace `podman unshare --rootless-netns` sets up (its own /run, /var/lib and /etc/resolv.conf). Commands
- * enter the node by entering the holder's namespaces with nsenter, which then executes the command itself, so the
- * command is our direct child and gets our signals (`podman unshare` forwards none: a SIGTERM to it left its command
- * running, measured on Podman 4.3.1).
+ * The node's holder: one long-lived process inside Podman's user namespace and its rootless network namespace.
+ * Commands enter the node by entering the holder's user and network namespaces (and Podman's mount namespace, see
+ * {@linkcode NodeHolder.mountPid}) with nsenter, which then executes the command itself, so the command is our direct
+ * child and gets our signals (`podman unshare` forwards none: a SIGTERM to it left its command running, measured on
+ * Podman 4.3.1).
  *
  * The holder is `sleep infinity` under `podman unshare`, in a session of its own; a pid file (pid and start time)
  * names it, and a lock file keeps two `cri-podman node` from starting two.

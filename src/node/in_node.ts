@@ -12,7 +12,7 @@ import { rootlessNetnsPath } from "../host/netns.ts";
  * namespace and a private mount namespace, then moves the thread back; from outside, the move back fails and the
  * thread is discarded, from inside it succeeds and the thread, still in its private mount namespace, serves later
  * container starts, whose root filesystems runc then cannot see ("stat /catatonit: no such file or directory",
- * 12 of 12 pod starts after the first bridge pod, Podman 4.3.1).
+ * the 11 pod starts after the first bridge pod of 12 failed inside, none of 12 outside; Podman 4.3.1).
  */
 export function inNodeProblem(env: Record<string, string>): string | undefined {
   if (env[IN_NODE_ENV_VAR] !== "1") return undefined;

@@ -2,11 +2,14 @@
  * libpod container endpoints: create, start, stop, remove, list, inspect, update.
  * @module
  */
-import { unlessNotFound } from "./errors.ts";
+import { isPodmanFailure, unlessNotFound } from "./errors.ts";
 import type { PodmanHttp } from "./client.ts";
 import { HijackedStream } from "./hijacked.ts";
 import type { CallOptions, ContainersPort } from "./port.ts";
 import type { LibpodContainerInspect, LibpodContainerListItem, LibpodContainerSpec } from "./types.ts";
+
+/** Reads of a container inspect makes when its process exits under Podman (see `inspect`). */
+const INSPECT_ATTEMPTS = 3;
 
 /** Options of {@link PodmanContainers.attach}. */
 export interface AttachOptions {
@@ -106,15 +109,24 @@ export class PodmanContainers implements ContainersPort {
 
   /** Inspects a container by ID, ID prefix or name; `undefined` when it does not exist. */
   async inspect(id: string, opts: CallOptions = {}): Promise<LibpodContainerInspect | undefined> {
-    const res = await unlessNotFound(
-      this.#http.json<LibpodContainerInspect>(
-        `Cannot inspect container "${id}"`,
-        "GET",
-        `/containers/${encodeURIComponent(id)}/json`,
-        { signal: opts.signal },
-      ),
-    );
-    return res?.body;
+    // A container whose process exits while Podman reads it fails the read once ("process-gone", seen 1 run in ~5 of
+    // the suite on a start read-back); Podman has the exit on the next read.
+    for (let attempt = 1;; attempt++) {
+      try {
+        const res = await unlessNotFound(
+          this.#http.json<LibpodContainerInspect>(
+            `Cannot inspect container "${id}"`,
+            "GET",
+            `/containers/${encodeURIComponent(id)}/json`,
+            { signal: opts.signal },
+          ),
+        );
+        return res?.body;
+      } catch (err) {
+        if (attempt >= INSPECT_ATTEMPTS || !isPodmanFailure(err, "process-gone")) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+      }
+    }
   }
 
   /**

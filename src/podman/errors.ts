@@ -26,6 +26,11 @@ export type PodmanFailure =
   | "no-mqueue"
   /** The kernel refused a sysctl. */
   | "sysctl-refused"
+  /**
+   * A process Podman was reading exited under it ("read /proc/PID/cgroup: no such process": inspect of a container
+   * whose main process ends at that moment). The same read again sees the exit.
+   */
+  | "process-gone"
   /** Podman refused the request as malformed (400). */
   | "bad-request"
   /** An image reference Podman cannot parse. */
@@ -56,6 +61,7 @@ export const FAILURE_CODES: Readonly<Record<PodmanFailure, ErrorCode>> = {
   "subnet-overlap": "FailedPrecondition",
   "no-mqueue": "FailedPrecondition",
   "sysctl-refused": "InvalidArgument",
+  "process-gone": "Unavailable",
   "bad-request": "InvalidArgument",
   "invalid-reference": "InvalidArgument",
   "unauthenticated": "Unauthenticated",
@@ -118,6 +124,8 @@ const MESSAGE_REASONS: ReadonlyArray<[RegExp, PodmanFailure]> = [
   [/bind: permission denied/i, "port-privileged"],
   [/\/dev\/mqueue/, "no-mqueue"],
   [/sysctl/i, "sysctl-refused"],
+  // Inspect of a container whose process just exited: "read /proc/28332/cgroup: no such process".
+  [/\/proc\/\d+\/\S*: no such process/, "process-gone"],
   // Image delete while a container uses it: "image used by …: image is in use by a container".
   [/image is in use|image used by/i, "in-use"],
   [/no such (container|pod|image|network|exec session)\b|image not known/i, "not-found"],

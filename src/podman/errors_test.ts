@@ -311,6 +311,7 @@ Deno.test("failureForStatus() gives each Podman 4.3 answer its reason", async (t
     [500, 'sysctl "net.ipv4.ip_forward" is not allowed in the hosts network namespace', "sysctl-refused"],
     [409, "image used by 4f2a…: image is in use by a container", "in-use"],
     [409, "network cri-podman is being used", "in-use"],
+    [500, "read /proc/28332/cgroup: no such process", "process-gone"],
     [400, "bad parameter", "bad-request"],
     [401, "unauthorized", "unauthenticated"],
     [403, "forbidden", "denied"],

@@ -151,6 +151,7 @@ export const EXPECTED_CODE: Readonly<Record<PodmanFailure, status>> = {
   "subnet-overlap": status.FAILED_PRECONDITION,
   "no-mqueue": status.FAILED_PRECONDITION,
   "sysctl-refused": status.INVALID_ARGUMENT,
+  "process-gone": status.UNAVAILABLE,
   "bad-request": status.INVALID_ARGUMENT,
   "invalid-reference": status.INVALID_ARGUMENT,
   "unauthenticated": status.UNAUTHENTICATED,
