@@ -45,6 +45,22 @@ export async function stopMainProcess(
 }
 
 /**
+ * Waits until Podman has recorded the exit of a container whose main process we saw end: Podman 4.3 answers "running"
+ * until conmon has reaped the process and written its exit file, which took 3–4 ms on an idle host and longer under
+ * load (a ContainerStatus right after StopContainer said RUNNING once in a full test run). Polls inspect (2 ms, doubling
+ * to 50 ms) up to `waitMs`; true once recorded (or the container is gone), false when it was not by then.
+ */
+export async function awaitRecordedExit(ctx: RpcContext, id: string, waitMs = 10_000): Promise<boolean> {
+  const started = performance.now();
+  for (let delay = 2;; delay = Math.min(50, delay * 2)) {
+    const c = await ctx.podman.containers.inspect(id, { signal: ctx.signal });
+    if (!c || (!c.State.Running && c.State.Status !== "running")) return true;
+    if (performance.now() - started > waitMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+/**
  * Stops a pod's infra container through Podman, which releases the pod's network in the same call (no read after
  * it); when Podman had already seen the infra exit (304: its clean-up then belongs to conmon's clean-up process),
  * waits until that process released the network, up to `waitMs`. Returns false when the network was still held then.

@@ -7,7 +7,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RpcContext } from "../context.ts";
 import { findContainer } from "../lookup.ts";
 import { hostPidChildren, killSurvivors } from "../host_pid_cleanup.ts";
-import { stopMainProcess } from "../direct_stop.ts";
+import { awaitRecordedExit, stopMainProcess } from "../direct_stop.ts";
 
 /**
  * StopContainer sends the container's stop signal and SIGKILL after `timeout` seconds (0: at once), and returns once
@@ -26,10 +26,12 @@ export async function stopContainer(
   const timeoutSeconds = Math.max(0, Number(req.timeout));
   const orphans = hostPidChildren([found.container]);
   const direct = await stopMainProcess(ctx, found.container, timeoutSeconds);
-  if (!direct) await ctx.podman.containers.stop(found.container.Id, { timeoutSeconds, signal: ctx.signal });
+  // Gone is not yet recorded: Podman says "running" until conmon wrote the exit; its stop waits for that itself.
+  if (!direct || !(await awaitRecordedExit(ctx, found.container.Id))) {
+    await ctx.podman.containers.stop(found.container.Id, { timeoutSeconds, signal: ctx.signal });
+  }
   await killSurvivors(ctx, orphans);
-  // Stopped is what this call produced. The next ContainerStatus asks Podman, which answers "stopped" with the exit
-  // code and finish time as soon as the process is gone (it asks the OCI runtime and reads conmon's exit file).
+  // Stopped is what this call produced, and Podman has recorded it (exit code, finish time) by now.
   ctx.cache.setContainerState(found.container.Id, ContainerState.CONTAINER_EXITED);
   return {};
 }
