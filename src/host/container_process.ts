@@ -97,3 +97,43 @@ export async function waitForExit(
   }
   return true;
 }
+
+/**
+ * The file conmon writes the exit code of container `containerId` into, from the `--exit-dir` of the conmon that is
+ * `pid`'s parent (Podman 4.3 says "running" until that file exists: it reads nothing else). Undefined when `pid` is not
+ * provably that container's main process or its conmon names no exit directory. Read it before signalling.
+ */
+export function conmonExitFile(pid: number, containerId: string, proc: ProcFiles = realProcFiles): string | undefined {
+  if (!isContainerMainProcess(pid, containerId, proc)) return undefined;
+  const stat = statOf(proc, pid);
+  const argv = (proc.readText(`/proc/${stat?.ppid}/cmdline`) ?? "").split("\0");
+  const at = argv.indexOf("--exit-dir");
+  const dir = at >= 0 ? argv[at + 1] : undefined;
+  return dir && dir.startsWith("/") ? `${dir.replace(/\/+$/, "")}/${containerId}` : undefined;
+}
+
+/**
+ * Waits until `path` exists and is not empty (conmon's exit file, written once the process was reaped); true then,
+ * false when `timeoutMs` passed first. Polls every millisecond for the first 50 ms, then backs off to 50 ms.
+ */
+export async function waitForNonEmptyFile(
+  path: string,
+  timeoutMs: number,
+  opts: { signal?: AbortSignal | undefined } = {},
+): Promise<boolean> {
+  const started = performance.now();
+  const ready = () => {
+    try {
+      return Deno.statSync(path).size > 0;
+    } catch {
+      return false;
+    }
+  };
+  while (!ready()) {
+    const elapsed = performance.now() - started;
+    if (elapsed >= timeoutMs || opts.signal?.aborted) return false;
+    const step = elapsed < 50 ? 1 : Math.min(50, 1 + elapsed / 10);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(step, timeoutMs - elapsed)));
+  }
+  return true;
+}

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  conmonExitFile,
   isContainerMainProcess,
   isRunning,
   type ProcFiles,
   signalContainerProcess,
   waitForExit,
+  waitForNonEmptyFile,
 } from "./container_process.ts";
 
 const ID = "a".repeat(64);
@@ -66,4 +68,35 @@ Deno.test("waitForExit() resolves true once every pid ended (zombies count), fal
   assert.equal(await waitForExit([100, 101], 2_000, { proc }), true);
   stats[102] = ["S", 99];
   assert.equal(await waitForExit([102], 30, { proc }), false);
+});
+
+Deno.test("conmonExitFile() names the file in the --exit-dir of the container's own conmon", () => {
+  const withDir = [
+    ...conmon(ID),
+    "--exit-dir",
+    "/run/user/1000/libpod/tmp/exits/",
+    "--exit-command",
+    "/usr/bin/podman",
+  ];
+  const proc = fakeProc(
+    { 100: ["S", 99], 200: ["S", 199], 300: ["S", 299] },
+    { 99: withDir, 199: conmon(OTHER), 299: conmon(ID) },
+  );
+  assert.equal(conmonExitFile(100, ID, proc), `/run/user/1000/libpod/tmp/exits/${ID}`);
+  assert.equal(conmonExitFile(200, ID, proc), undefined, "not that container's process");
+  assert.equal(conmonExitFile(300, ID, proc), undefined, "a conmon without --exit-dir");
+});
+
+Deno.test("waitForNonEmptyFile() waits for the exit code, not for an empty file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/exit`;
+    assert.equal(await waitForNonEmptyFile(path, 20), false, "absent");
+    await Deno.writeTextFile(path, "");
+    assert.equal(await waitForNonEmptyFile(path, 20), false, "empty");
+    setTimeout(() => Deno.writeTextFileSync(path, "137"), 10);
+    assert.equal(await waitForNonEmptyFile(path, 2_000), true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

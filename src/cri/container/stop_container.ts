@@ -8,6 +8,8 @@ import type { RpcContext } from "../context.ts";
 import { findContainer } from "../lookup.ts";
 import { hostPidChildren, killSurvivors } from "../host_pid_cleanup.ts";
 import { awaitRecordedExit, stopMainProcess } from "../direct_stop.ts";
+import { conmonExitFile, waitForNonEmptyFile } from "../../host/container_process.ts";
+import { traced } from "../../observability/call_trace.ts";
 
 /**
  * StopContainer sends the container's stop signal and SIGKILL after `timeout` seconds (0: at once), and returns once
@@ -25,9 +27,16 @@ export async function stopContainer(
   if (!found) return {};
   const timeoutSeconds = Math.max(0, Number(req.timeout));
   const orphans = hostPidChildren([found.container]);
+  // Gone is not yet recorded: Podman says "running" until conmon wrote the exit file (its own stop waits for that).
+  // Watching that file costs no libpod call. Podman's clean-up process deletes it once read (150–250 ms after the
+  // exit), so a file not seen within 50 ms (a loaded host) hands over to asking inspect until it says stopped.
+  const exitFile = conmonExitFile(found.container.State.Pid, found.container.Id);
   const direct = await stopMainProcess(ctx, found.container, timeoutSeconds);
-  // Gone is not yet recorded: Podman says "running" until conmon wrote the exit; its stop waits for that itself.
-  if (!direct || !(await awaitRecordedExit(ctx, found.container.Id))) {
+  const recorded = direct &&
+    ((exitFile !== undefined &&
+      await traced("exit recorded", () => waitForNonEmptyFile(exitFile, 50, { signal: ctx.signal }))) ||
+      await awaitRecordedExit(ctx, found.container.Id));
+  if (!recorded) {
     await ctx.podman.containers.stop(found.container.Id, { timeoutSeconds, signal: ctx.signal });
   }
   await killSurvivors(ctx, orphans);
