@@ -4,6 +4,7 @@
  * builds concrete objects.
  * @module
  */
+import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import type { Config } from "./config/schema.ts";
@@ -161,7 +162,10 @@ async function startServing(config: Config, metrics: Metrics): Promise<App> {
 
   // A node (config.node): its keeper and holder (made if missing, kept when we end), and the streaming server's end in it.
   let node: { netnsPath: string; holderPid: number; relay: StreamRelay } | undefined;
-  const streamSocket = `${runtimeDir}/cri-podman/streaming.sock`;
+  // One per CRI socket: a second cri-podman serving a node on another socket must not take this one's.
+  const streamSocket = `${runtimeDir}/cri-podman/streaming-${
+    createHash("sha256").update(config.listen).digest("hex").slice(0, 12)
+  }.sock`;
   if (config.node) {
     try {
       node = await startNode(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { defaultNodeCommand, nodeEnterArgv } from "./enter.ts";
 import { inNodeProblem } from "./in_node.ts";
 import { NODE_KEEPER_NAME, nodeKeeperCreateArgs } from "./keeper.ts";
-import { runStreamRelay, startStreamRelay } from "./stream_relay.ts";
+import { runStreamRelay, startStreamRelay, streamRelayProgram } from "./stream_relay.ts";
 import { dataModuleUrl, mainModuleSource } from "../host/self_program.ts";
 
 Deno.test("nodeEnterArgv() enters the holder's user and network namespaces and Podman's mount namespace", () => {
@@ -104,4 +104,13 @@ Deno.test("runStreamRelay() is self-contained: its source alone runs and refuses
   }).output();
   assert.equal(out.code, 2);
   assert.match(new TextDecoder().decode(out.stderr), /usage: stream relay ADDRESS PORT SOCKET/);
+});
+
+Deno.test("streamRelayProgram() allows only its address (IPv6 bracketed) and its socket", () => {
+  assert.deepEqual(streamRelayProgram("127.0.0.1", "/run/s.sock").permissions, [
+    "--allow-net=127.0.0.1,unix:/run/s.sock",
+    "--allow-read=/run/s.sock",
+    "--allow-write=/run/s.sock",
+  ]);
+  assert.equal(streamRelayProgram("::1", "/run/s.sock").permissions?.[0], "--allow-net=[::1],unix:/run/s.sock");
 });

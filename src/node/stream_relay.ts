@@ -81,7 +81,7 @@ export function streamRelayProgram(address: string, socketPath: string): SelfPro
     command: STREAM_RELAY_COMMAND,
     moduleUrl: () => relayUrl ??= dataModuleUrl(mainModuleSource(runStreamRelay)),
     permissions: [
-      `--allow-net=${address},unix:${socketPath}`,
+      `--allow-net=${address.includes(":") ? `[${address}]` : address},unix:${socketPath}`,
       `--allow-read=${socketPath}`,
       `--allow-write=${socketPath}`,
     ],
