@@ -96,6 +96,26 @@ Deno.test("the stream relay carries bytes both ways to the unix socket, and ends
   assert.equal(exitDetail, undefined, "a stop is not reported as an unexpected end");
 });
 
+Deno.test("a relay that cannot listen fails the start with its own words", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    await assert.rejects(
+      startStreamRelay({
+        holder: { pid: 0, mountPid: 0 },
+        address: "127.0.0.1",
+        port: (taken.addr as Deno.NetAddr).port,
+        socketPath: "/nonexistent/streaming.sock",
+        onExit: () => {},
+        onMessage: () => {},
+        enter: (argv) => argv,
+      }),
+      /stream relay ended before it listened on 127\.0\.0\.1:\d+ \(1\): .*(AddrInUse|in use)/is,
+    );
+  } finally {
+    taken.close();
+  }
+});
+
 Deno.test("runStreamRelay() is self-contained: its source alone runs and refuses bad arguments", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-config", "--no-lock", "--quiet", dataModuleUrl(mainModuleSource(runStreamRelay))],

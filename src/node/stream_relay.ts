@@ -116,13 +116,13 @@ export function startStreamRelay(opts: {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   let listening = false;
+  // Before it listens, what it writes is kept for the start-up error; after, each line goes to the log.
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    if (listening) {
-      for (const line of chunk.split("\n")) {
-        if (line.trim()) opts.onMessage(line.trim());
-        else if (stderr.length < 4096) stderr += chunk;
-      }
+    if (!listening) {
+      if (stderr.length < 4096) stderr += chunk;
+      return;
     }
+    for (const line of chunk.split("\n")) if (line.trim()) opts.onMessage(line.trim());
   });
   let stopping = false;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
