@@ -193,6 +193,9 @@ Deno.test("node: pod IPs, hostPorts, host-network pods and streaming URLs all an
       }
       assert.equal((await inNode(["readlink", "/proc/self/ns/net"])).trim(), nodeNet);
       assert.equal((await inNode(["sh", "-c", "echo $CRI_PODMAN_IN_NODE; id -u"])).trim(), "1\n0");
+      // The command's exit status is node's; a signal's end is 128 + its number, as a shell reports it.
+      await assert.rejects(inNode(["sh", "-c", "exit 7"]), /\(exit 7\)/);
+      await assert.rejects(inNode(["sh", "-c", "kill -TERM $$"]), /\(exit 143\)/);
     });
     await t.step("examples/kubelet/run-kubelet.sh starts kubelet inside the node, configured for it", async () => {
       // A stand-in kubelet (no kubelet here): it reports where it runs, as whom, with what.

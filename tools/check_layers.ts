@@ -48,7 +48,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   observability: [],
   gen: [],
   // `cri-podman node`: the node's keeper pod and holder process, made with the podman command; knows no CRI.
-  node: ["host", "config", "errors.ts", "translate/labels.ts"],
+  node: ["host", "config", "errors.ts", "translate/labels.ts", "translate/signals.ts"],
 };
 
 /**

@@ -42,14 +42,19 @@ export function isRunning(pid: number, proc: ProcFiles = realProcFiles): boolean
  * that monitors that container. A pid the kernel reused for anything else fails this.
  */
 export function isContainerMainProcess(pid: number, containerId: string, proc: ProcFiles = realProcFiles): boolean {
-  if (!(pid > 1)) return false;
+  return monitoringConmonArgv(pid, containerId, proc) !== undefined;
+}
+
+/** The command line of the conmon that monitors container `containerId`, when `pid` is its running main process. */
+function monitoringConmonArgv(pid: number, containerId: string, proc: ProcFiles): string[] | undefined {
+  if (!(pid > 1)) return undefined;
   const stat = statOf(proc, pid);
-  if (!stat || stat.state === "Z" || stat.state === "X") return false;
+  if (!stat || stat.state === "Z" || stat.state === "X") return undefined;
   const cmdline = proc.readText(`/proc/${stat.ppid}/cmdline`);
-  if (cmdline === undefined) return false;
+  if (cmdline === undefined) return undefined;
   const argv = cmdline.split("\0").filter((a) => a !== "");
-  if (!(argv[0] ?? "").endsWith("conmon")) return false;
-  return conmonContainerId(argv) === containerId;
+  if (!(argv[0] ?? "").endsWith("conmon")) return undefined;
+  return conmonContainerId(argv) === containerId ? argv : undefined;
 }
 
 /** What {@link signalContainerProcess} did. */
@@ -104,9 +109,7 @@ export async function waitForExit(
  * provably that container's main process or its conmon names no exit directory. Read it before signalling.
  */
 export function conmonExitFile(pid: number, containerId: string, proc: ProcFiles = realProcFiles): string | undefined {
-  if (!isContainerMainProcess(pid, containerId, proc)) return undefined;
-  const stat = statOf(proc, pid);
-  const argv = (proc.readText(`/proc/${stat?.ppid}/cmdline`) ?? "").split("\0");
+  const argv = monitoringConmonArgv(pid, containerId, proc) ?? [];
   const at = argv.indexOf("--exit-dir");
   const dir = at >= 0 ? argv[at + 1] : undefined;
   return dir && dir.startsWith("/") ? `${dir.replace(/\/+$/, "")}/${containerId}` : undefined;

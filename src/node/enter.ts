@@ -7,6 +7,7 @@
 import { type Config, IN_NODE_ENV_VAR } from "../config/schema.ts";
 import { ensureNodeHolder, type NodeHolder } from "./holder.ts";
 import { ensureNodeKeeper } from "./keeper.ts";
+import { linuxSignalNumber } from "../translate/signals.ts";
 
 /** The signals passed on to the command. */
 const FORWARDED: readonly Deno.Signal[] = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
@@ -81,21 +82,9 @@ export async function runInNode(
   });
   try {
     const status = await child.status;
-    return status.signal ? 128 + signalNumber(status.signal) : status.code;
+    // As a shell reports a command a signal ended: 128 + its number.
+    return status.signal ? 128 + (linuxSignalNumber(status.signal) ?? 0) : status.code;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
   }
-}
-
-function signalNumber(signal: Deno.Signal): number {
-  const numbers: Partial<Record<Deno.Signal, number>> = {
-    SIGHUP: 1,
-    SIGINT: 2,
-    SIGQUIT: 3,
-    SIGKILL: 9,
-    SIGUSR1: 10,
-    SIGUSR2: 12,
-    SIGTERM: 15,
-  };
-  return numbers[signal] ?? 0;
 }

@@ -112,6 +112,11 @@ const DENO_NAMES: ReadonlyMap<number, Deno.Signal> = new Map(
   ] as const).map((name) => [NUMBERS[name]!, name]),
 ); // deno-fmt-ignore
 
+/** The Linux number of a signal name (`SIGTERM` → 15); undefined for an unknown name. */
+export function linuxSignalNumber(name: string): number | undefined {
+  return NUMBERS[name];
+}
+
 /** The name `Deno.kill` takes for a Linux signal number; undefined for real-time and unknown signals. */
 export function signalName(n: number): Deno.Signal | undefined {
   return DENO_NAMES.get(n);

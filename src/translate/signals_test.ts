@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Signal } from "../gen/runtime/v1/api_pb.ts";
-import { signalNumber, toCriSignal } from "./signals.ts";
+import { linuxSignalNumber, signalNumber, toCriSignal } from "./signals.ts";
 
 /** Every CRI Signal value but RUNTIME_DEFAULT, with its enum name. */
 const ALL: [string, Signal][] = Object.entries(Signal)
@@ -171,4 +171,10 @@ Deno.test("toCriSignal()", async (t) => {
       assert.equal(toCriSignal(signalNumber(value)), canonical, Signal[value]);
     }
   });
+});
+
+Deno.test("linuxSignalNumber() numbers the Linux signal names, and nothing else", () => {
+  assert.equal(linuxSignalNumber("SIGTERM"), 15);
+  assert.equal(linuxSignalNumber("SIGSEGV"), 11);
+  assert.equal(linuxSignalNumber("SIGNOPE"), undefined);
 });
